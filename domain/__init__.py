@@ -1,0 +1,1 @@
+"""The Followup domain: aggregates, events, the follow-up rules and the application."""

@@ -1,0 +1,332 @@
+"""The follow-up rules (DESIGN section 3) as pure functions: candidacy facts in, follow-up items out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from uuid import UUID
+from domain.calendar import calendar_for, end_of_day, local_date, local_datetime, start_of_day
+from domain.policy import DEFAULT_POLICY, FollowUpPolicy
+from domain.values import (
+    FLAG_EARLY,
+    FLAG_HANDWRITTEN_ONLY,
+    FLAG_LATE,
+    CandidacyFacts,
+    Channel,
+    ContactFacts,
+    FollowUpItem,
+    FollowUpKind,
+    FollowUpStatus,
+    InterviewFormat,
+    InterviewRound,
+    NoteKind,
+    SentCheckIn,
+    StatedDeadline,
+)
+
+# English names regardless of the process locale, which strftime would follow.
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_FORMAT_WORDS = {
+    InterviewFormat.IN_PERSON: "in-person",
+    InterviewFormat.PHONE: "phone",
+    InterviewFormat.VIDEO: "video",
+}
+
+
+@dataclass(frozen=True)
+class CheckInWindow:
+    """When a check-in is welcome: from the start of first_day to the end of last_day, local time."""
+
+    first_day: date
+    last_day: date
+    due_from: datetime
+    due_by: datetime
+    basis_reason: str
+
+
+def status_at(
+    due_from: datetime, due_by: datetime, done_at: datetime | None, as_of: datetime
+) -> FollowUpStatus:
+    """The status of an item at as_of: done, upcoming, due or overdue."""
+    if done_at is not None and done_at <= as_of:
+        return FollowUpStatus.DONE
+    if as_of < due_from:
+        return FollowUpStatus.UPCOMING
+    if as_of <= due_by:
+        return FollowUpStatus.DUE
+    return FollowUpStatus.OVERDUE
+
+
+def check_in_window(
+    interview_held_at: datetime,
+    decide_by: date | None,
+    *,
+    timezone: str = "UTC",
+    country: str = "US",
+    subdivision: str | None = None,
+    policy: FollowUpPolicy = DEFAULT_POLICY,
+) -> CheckInWindow:
+    """The check-in window after an interview, given the decision date stated (if any)."""
+    calendar = calendar_for(country, subdivision)
+    interview_day = local_date(interview_held_at, timezone)
+    if decide_by is not None and decide_by >= interview_day:
+        base_day = decide_by
+        first_n = policy.deadline_buffer_first_business_day
+        last_n = policy.deadline_buffer_last_business_day
+        basis = (
+            f"Decision expected by {_format_day(decide_by)}: "
+            f"check in {_business_day_span(first_n, last_n)} after it"
+        )
+    else:
+        base_day = interview_day
+        first_n = policy.no_deadline_first_business_day
+        last_n = policy.no_deadline_last_business_day
+        span = _business_day_span(first_n, last_n)
+        if decide_by is None:
+            basis = f"No decision date given: {span} after the interview on {_format_day(interview_day)}"
+        else:
+            basis = (
+                f"Decision date {_format_day(decide_by)} is before the interview on "
+                f"{_format_day(interview_day)}: {span} after the interview"
+            )
+    first_day = calendar.business_days_after(base_day, first_n)
+    last_day = calendar.business_days_after(base_day, last_n)
+    skipped = [name for _, name in calendar.holidays_between(base_day, last_day)]
+    if skipped:
+        basis += f" ({_join_words(skipped)} skipped)"
+    return CheckInWindow(
+        first_day=first_day,
+        last_day=last_day,
+        due_from=start_of_day(first_day, timezone),
+        due_by=end_of_day(last_day, timezone),
+        basis_reason=basis,
+    )
+
+
+def follow_up_items(
+    facts: CandidacyFacts,
+    as_of: datetime,
+    *,
+    contacts: Mapping[UUID, ContactFacts] | None = None,
+    policy: FollowUpPolicy = DEFAULT_POLICY,
+) -> list[FollowUpItem]:
+    """Every follow-up item of a candidacy (done ones included) as it stands at as_of."""
+    if as_of.tzinfo is None or as_of.utcoffset() is None:
+        raise ValueError(f"as_of must be timezone-aware, got naive {as_of.isoformat()}")
+    known = _facts_occurred_by(facts, as_of)
+    contacts = contacts or {}
+    items = [
+        *_thank_you_items(known, as_of, policy),
+        *_check_in_items(known, as_of, policy),
+        *_connect_linkedin_items(known, as_of, contacts, policy),
+        *_stay_in_touch_items(known, as_of, contacts, policy),
+    ]
+    items.sort(key=lambda item: (item.due_by, item.kind.value, str(item.contact_id or "")))
+    return items
+
+
+def _format_day(d: date) -> str:
+    """A date as a recruiter reads it: 'Wed 25 Nov 2026'."""
+    return f"{_WEEKDAYS[d.weekday()]} {d.day} {_MONTHS[d.month - 1]} {d.year}"
+
+
+def _format_moment(instant: datetime, tz: str) -> str:
+    local = local_datetime(instant, tz)
+    return f"{_format_day(local.date())} {local:%H:%M} {local.tzname()}"
+
+
+def _business_day_span(first_n: int, last_n: int) -> str:
+    if first_n == last_n:
+        return f"{first_n} business day" + ("" if first_n == 1 else "s")
+    return f"{first_n}-{last_n} business days"
+
+
+def _join_words(words: list[str]) -> str:
+    if len(words) == 1:
+        return words[0]
+    return f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def _facts_occurred_by(facts: CandidacyFacts, as_of: datetime) -> CandidacyFacts:
+    """The same candidacy with only what had happened by as_of, each kind of fact in time order."""
+    outcome = facts.outcome
+    # Stable sorts keep recording order between facts with the same timestamp.
+    return replace(
+        facts,
+        interviews=tuple(sorted((r for r in facts.interviews if r.held_at <= as_of), key=lambda r: r.held_at)),
+        deadlines=tuple(sorted((d for d in facts.deadlines if d.stated_at <= as_of), key=lambda d: d.stated_at)),
+        notes=tuple(sorted((n for n in facts.notes if n.sent_at <= as_of), key=lambda n: n.sent_at)),
+        check_ins=tuple(sorted((c for c in facts.check_ins if c.sent_at <= as_of), key=lambda c: c.sent_at)),
+        outcome=outcome if outcome is not None and outcome.occurred_at <= as_of else None,
+    )
+
+
+def _item(
+    facts: CandidacyFacts,
+    kind: FollowUpKind,
+    contact_id: UUID | None,
+    opened_at: datetime,
+    due_from: datetime,
+    due_by: datetime,
+    done_at: datetime | None,
+    as_of: datetime,
+    reason: str,
+    flags: Iterable[str] = (),
+) -> FollowUpItem:
+    return FollowUpItem(
+        kind=kind,
+        candidacy_id=facts.candidacy_id,
+        candidate_id=facts.candidate_id,
+        contact_id=contact_id,
+        opened_at=opened_at,
+        due_from=due_from,
+        due_by=due_by,
+        status=status_at(due_from, due_by, done_at, as_of),
+        reason=reason,
+        flags=tuple(flags),
+        done_at=done_at,
+    )
+
+
+def _thank_you_items(facts: CandidacyFacts, as_of: datetime, policy: FollowUpPolicy) -> list[FollowUpItem]:
+    items = []
+    for round_ in facts.interviews:
+        due_by = round_.held_at + timedelta(hours=policy.thank_you_hours)
+        reason = (
+            f"Thank-you note within {policy.thank_you_hours} hours of the "
+            f"{_FORMAT_WORDS[round_.format]} interview on {_format_moment(round_.held_at, facts.timezone)}"
+        )
+        for contact_id in dict.fromkeys(round_.interviewer_ids):
+            # A note after a later round also answers this round: the contract's literal reading.
+            notes = [
+                note
+                for note in facts.notes
+                if note.kind is NoteKind.THANK_YOU and note.contact_id == contact_id and note.sent_at >= round_.held_at
+            ]
+            done_at = notes[0].sent_at if notes else None
+            flags = []
+            if done_at is not None and done_at > due_by:
+                flags.append(FLAG_LATE)
+            if notes and all(note.channel is Channel.HANDWRITTEN for note in notes):
+                flags.append(FLAG_HANDWRITTEN_ONLY)
+            items.append(
+                _item(
+                    facts, FollowUpKind.THANK_YOU, contact_id, round_.held_at,
+                    round_.held_at, due_by, done_at, as_of, reason, flags,
+                )
+            )
+    return items
+
+
+def _latest_deadline_by(deadlines: tuple[StatedDeadline, ...], moment: datetime) -> StatedDeadline | None:
+    stated = [deadline for deadline in deadlines if deadline.stated_at <= moment]
+    return stated[-1] if stated else None
+
+
+def _first_check_in_from(check_ins: tuple[SentCheckIn, ...], start: datetime) -> SentCheckIn | None:
+    return next((check_in for check_in in check_ins if check_in.sent_at >= start), None)
+
+
+def _check_in_items(facts: CandidacyFacts, as_of: datetime, policy: FollowUpPolicy) -> list[FollowUpItem]:
+    if not facts.interviews:
+        return []
+    latest_round: InterviewRound = facts.interviews[-1]
+
+    def check_in_item(opened_at: datetime, decision_point: datetime, sent: SentCheckIn | None) -> FollowUpItem:
+        deadline = _latest_deadline_by(facts.deadlines, decision_point)
+        window = check_in_window(
+            latest_round.held_at,
+            deadline.decide_by if deadline is not None else None,
+            timezone=facts.timezone,
+            country=facts.country,
+            subdivision=facts.subdivision,
+            policy=policy,
+        )
+        flags = []
+        if sent is not None and sent.sent_at < window.due_from:
+            flags.append(FLAG_EARLY)
+        if sent is not None and sent.sent_at > window.due_by:
+            flags.append(FLAG_LATE)
+        return _item(
+            facts, FollowUpKind.CHECK_IN, None, opened_at, window.due_from, window.due_by,
+            sent.sent_at if sent is not None else None, as_of, window.basis_reason, flags,
+        )
+
+    items = []
+    start = latest_round.held_at
+    while True:
+        sent = _first_check_in_from(facts.check_ins, start)
+        if sent is None:
+            # "No check-in is owed once an outcome is recorded."
+            if facts.outcome is None:
+                items.append(check_in_item(start, as_of, None))
+            return items
+        items.append(check_in_item(start, sent.sent_at, sent))
+        # "A new DeadlineStated after a check-in opens a new check-in item."
+        newer = next((d for d in facts.deadlines if d.stated_at > sent.sent_at), None)
+        if newer is None:
+            return items
+        start = newer.stated_at
+
+
+def _connect_linkedin_items(
+    facts: CandidacyFacts, as_of: datetime, contacts: Mapping[UUID, ContactFacts], policy: FollowUpPolicy
+) -> list[FollowUpItem]:
+    outcome = facts.outcome
+    if outcome is None:
+        return []
+    items = []
+    for contact_id in facts.interviewer_ids:
+        due_by = outcome.occurred_at + timedelta(days=policy.connect_linkedin_days)
+        contact = contacts.get(contact_id)
+        connected_at = contact.linkedin_connected_at if contact is not None else None
+        done_at = connected_at if connected_at is not None and connected_at <= as_of else None
+        reason = (
+            f"Outcome ({outcome.outcome.value}) recorded on "
+            f"{_format_day(local_date(outcome.occurred_at, facts.timezone))}: "
+            f"connect on LinkedIn within {policy.connect_linkedin_days} days"
+        )
+        flags = [FLAG_LATE] if done_at is not None and done_at > due_by else []
+        items.append(
+            _item(
+                facts, FollowUpKind.CONNECT_LINKEDIN, contact_id, outcome.occurred_at,
+                outcome.occurred_at, due_by, done_at, as_of, reason, flags,
+            )
+        )
+    return items
+
+
+def _last_touch(facts: CandidacyFacts, contact_id: UUID, contact: ContactFacts | None, as_of: datetime) -> datetime:
+    touches = [round_.held_at for round_ in facts.interviews if contact_id in round_.interviewer_ids]
+    touches += [note.sent_at for note in facts.notes if note.contact_id == contact_id]
+    touches += [check_in.sent_at for check_in in facts.check_ins if check_in.contact_id == contact_id]
+    if contact is not None:
+        touches += [touch for touch in contact.touches if touch <= as_of]
+    # Never empty: the contact is one of this candidacy's interviewers.
+    return max(touches)
+
+
+def _stay_in_touch_items(
+    facts: CandidacyFacts, as_of: datetime, contacts: Mapping[UUID, ContactFacts], policy: FollowUpPolicy
+) -> list[FollowUpItem]:
+    if facts.outcome is None:
+        return []
+    items = []
+    for contact_id in facts.interviewer_ids:
+        last_touch = _last_touch(facts, contact_id, contacts.get(contact_id), as_of)
+        due_from = last_touch + timedelta(days=policy.stay_in_touch_days)
+        due_by = due_from + timedelta(days=policy.stay_in_touch_grace_days)
+        reason = (
+            f"Stay in touch: last touch on {_format_day(local_date(last_touch, facts.timezone))}; "
+            f"a helpful note or congratulations every {policy.stay_in_touch_days} days"
+        )
+        # Recurring, so never done: this is always the next one owed.
+        items.append(
+            _item(
+                facts, FollowUpKind.STAY_IN_TOUCH, contact_id, last_touch,
+                due_from, due_by, None, as_of, reason,
+            )
+        )
+    return items

@@ -1,0 +1,1 @@
+"""Infrastructure: settings, PostgreSQL (external or embedded), the event store's wiring."""

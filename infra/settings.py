@@ -1,0 +1,54 @@
+"""The one settings object: every knob of Followup, read from the environment."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.policy import FollowUpPolicy
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FOLLOWUP_", extra="ignore")
+
+    # libpq URI of an external PostgreSQL; unset: an embedded server under data_dir.
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    data_dir: Path = Path(".followup")
+    # PostgreSQL schema holding Followup's tables (one agency per schema).
+    schema_name: str = Field(default="public", validation_alias="FOLLOWUP_SCHEMA")
+
+    # Defaults for new candidacies.
+    timezone: str = "UTC"
+    country: str = "US"
+
+    # The follow-up policy's numbers (DESIGN §3).
+    thank_you_hours: int = 24
+    deadline_buffer_first_business_day: int = 1
+    deadline_buffer_last_business_day: int = 2
+    no_deadline_first_business_day: int = 4
+    no_deadline_last_business_day: int = 5
+    stay_in_touch_days: int = 90
+    stay_in_touch_grace_days: int = 14
+    connect_linkedin_days: int = 7
+    follow_up_within_days: int = 14
+
+    def policy(self) -> FollowUpPolicy:
+        return FollowUpPolicy(
+            thank_you_hours=self.thank_you_hours,
+            deadline_buffer_first_business_day=self.deadline_buffer_first_business_day,
+            deadline_buffer_last_business_day=self.deadline_buffer_last_business_day,
+            no_deadline_first_business_day=self.no_deadline_first_business_day,
+            no_deadline_last_business_day=self.no_deadline_last_business_day,
+            stay_in_touch_days=self.stay_in_touch_days,
+            stay_in_touch_grace_days=self.stay_in_touch_grace_days,
+            connect_linkedin_days=self.connect_linkedin_days,
+            follow_up_within_days=self.follow_up_within_days,
+        )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
