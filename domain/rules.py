@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from uuid import UUID
 from domain.calendar import calendar_for, end_of_day, local_date, local_datetime, start_of_day
 from domain.policy import DEFAULT_POLICY, FollowUpPolicy
@@ -19,7 +19,6 @@ from domain.values import (
     FollowUpKind,
     FollowUpStatus,
     InterviewFormat,
-    InterviewRound,
     NoteKind,
     SentCheckIn,
     StatedDeadline,
@@ -149,6 +148,13 @@ def _join_words(words: list[str]) -> str:
     return f"{', '.join(words[:-1])} and {words[-1]}"
 
 
+def _elapsed_after(instant: datetime, elapsed: timedelta, tz: str) -> datetime:
+    """The instant that much real time later, on the candidacy's clocks."""
+    # Adding to a zoned datetime would count wall-clock time (an hour off across a
+    # DST change) and make the answer depend on which zone the fact was stored in.
+    return local_datetime(instant.astimezone(timezone.utc) + elapsed, tz)
+
+
 def _facts_occurred_by(facts: CandidacyFacts, as_of: datetime) -> CandidacyFacts:
     """The same candidacy with only what had happened by as_of, each kind of fact in time order."""
     outcome = facts.outcome
@@ -193,7 +199,7 @@ def _item(
 def _thank_you_items(facts: CandidacyFacts, as_of: datetime, policy: FollowUpPolicy) -> list[FollowUpItem]:
     items = []
     for round_ in facts.interviews:
-        due_by = round_.held_at + timedelta(hours=policy.thank_you_hours)
+        due_by = _elapsed_after(round_.held_at, timedelta(hours=policy.thank_you_hours), facts.timezone)
         reason = (
             f"Thank-you note within {policy.thank_you_hours} hours of the "
             f"{_FORMAT_WORDS[round_.format]} interview on {_format_moment(round_.held_at, facts.timezone)}"
@@ -232,7 +238,7 @@ def _first_check_in_from(check_ins: tuple[SentCheckIn, ...], start: datetime) ->
 def _check_in_items(facts: CandidacyFacts, as_of: datetime, policy: FollowUpPolicy) -> list[FollowUpItem]:
     if not facts.interviews:
         return []
-    latest_round: InterviewRound = facts.interviews[-1]
+    latest_round = facts.interviews[-1]
 
     def check_in_item(opened_at: datetime, decision_point: datetime, sent: SentCheckIn | None) -> FollowUpItem:
         deadline = _latest_deadline_by(facts.deadlines, decision_point)
@@ -279,7 +285,7 @@ def _connect_linkedin_items(
         return []
     items = []
     for contact_id in facts.interviewer_ids:
-        due_by = outcome.occurred_at + timedelta(days=policy.connect_linkedin_days)
+        due_by = _elapsed_after(outcome.occurred_at, timedelta(days=policy.connect_linkedin_days), facts.timezone)
         contact = contacts.get(contact_id)
         connected_at = contact.linkedin_connected_at if contact is not None else None
         done_at = connected_at if connected_at is not None and connected_at <= as_of else None
@@ -316,8 +322,8 @@ def _stay_in_touch_items(
     items = []
     for contact_id in facts.interviewer_ids:
         last_touch = _last_touch(facts, contact_id, contacts.get(contact_id), as_of)
-        due_from = last_touch + timedelta(days=policy.stay_in_touch_days)
-        due_by = due_from + timedelta(days=policy.stay_in_touch_grace_days)
+        due_from = _elapsed_after(last_touch, timedelta(days=policy.stay_in_touch_days), facts.timezone)
+        due_by = _elapsed_after(due_from, timedelta(days=policy.stay_in_touch_grace_days), facts.timezone)
         reason = (
             f"Stay in touch: last touch on {_format_day(local_date(last_touch, facts.timezone))}; "
             f"a helpful note or congratulations every {policy.stay_in_touch_days} days"

@@ -108,6 +108,18 @@ def test_a_thank_you_sent_on_time_is_done():
     assert the_one(FollowUpKind.THANK_YOU, items, BOB).status is FollowUpStatus.OVERDUE
 
 
+def test_the_thank_you_is_due_24_real_hours_later_even_when_the_clocks_change():
+    # Clocks went back at 02:00 on Sunday 1 November 2026 in New York.
+    saturday_interview = interview(new_york(2026, 10, 31, 10), ALICE)
+    same_interview_in_utc = interview(datetime(2026, 10, 31, 14, tzinfo=timezone.utc), ALICE)
+
+    for round_ in (saturday_interview, same_interview_in_utc):
+        facts = candidacy(interviews=(round_,))
+        alice = the_one(FollowUpKind.THANK_YOU, follow_up_items(facts, new_york(2026, 10, 31, 12)), ALICE)
+        assert alice.due_by == new_york(2026, 11, 1, 9)
+        assert alice.due_by == datetime(2026, 11, 1, 14, tzinfo=timezone.utc)
+
+
 def test_a_late_thank_you_is_done_but_flagged_late():
     facts = candidacy(interviews=(THANKSGIVING_EVE_INTERVIEW,), notes=(thank_you(ALICE, new_york(2026, 11, 26, 11)),))
 
@@ -484,8 +496,9 @@ def test_stay_in_touch_recurs_from_the_latest_touch():
 
     alice = the_one(FollowUpKind.STAY_IN_TOUCH, items, ALICE)
     assert alice.opened_at == new_york(2027, 2, 1, 9)
-    assert alice.due_from == new_york(2027, 2, 1, 9) + timedelta(days=90)
-    assert alice.due_by == alice.due_from + timedelta(days=14)
+    # 90 days of elapsed time: clocks went forward on 14 March, so 10:00 on the summer clock.
+    assert alice.due_from == datetime(2027, 5, 2, 14, tzinfo=timezone.utc)
+    assert alice.due_by == datetime(2027, 5, 16, 14, tzinfo=timezone.utc)
     assert alice.status is FollowUpStatus.UPCOMING
     assert alice.reason == "Stay in touch: last touch on Mon 1 Feb 2027; a helpful note or congratulations every 90 days"
     # Bob was not written to: his next touch is still counted from the interview.
@@ -505,7 +518,7 @@ def test_a_touch_from_another_candidacy_moves_stay_in_touch():
 
     alice = the_one(FollowUpKind.STAY_IN_TOUCH, items, ALICE)
     assert alice.opened_at == elsewhere
-    assert alice.due_from == elsewhere + timedelta(days=90)
+    assert alice.due_from == datetime(2027, 5, 30, 16, tzinfo=timezone.utc)
 
 
 def test_stay_in_touch_becomes_overdue_after_the_grace_period():

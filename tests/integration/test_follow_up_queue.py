@@ -1,0 +1,121 @@
+"""The follow-up queue projection on real PostgreSQL: rows match the rules, exactly once."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from domain.application import Actor, FollowupApplication
+from domain.rules import follow_up_items
+from domain.values import Channel, ContactFacts, InterviewFormat, NoteKind, Outcome, Role
+from infra.eventstore import open_application
+from infra.settings import Settings
+from projections.follow_up_queue import AFTER_EVERYTHING
+from projections.registry import open_workers
+
+NOW = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
+ACTOR = Actor(uuid.UUID(int=1), "test")
+
+
+@pytest.fixture
+def app(settings: Settings):
+    application = open_application(settings, clock=lambda: NOW)
+    yield application
+    application.close()
+
+
+def _rows(settings: Settings, candidacy_id: uuid.UUID) -> list[tuple]:
+    with psycopg.connect(settings.database_url) as conn:
+        return conn.execute(
+            sql.SQL(
+                "SELECT kind, contact_id, due_from, due_by, done_at, flags, reason "
+                "FROM {}.follow_up_items WHERE candidacy_id = %s ORDER BY due_by, kind, contact_id::text"
+            ).format(sql.Identifier(settings.schema_name)),
+            (candidacy_id,),
+        ).fetchall()
+
+
+def _story(app: FollowupApplication):
+    recruiter = app.add_recruiter("Dana", Role.RECRUITER, "ICU", by=ACTOR).result
+    candidate = app.register_candidate("Sam", owner_id=recruiter.id, by=ACTOR)
+    lee = app.add_contact("Jordan Lee", "Mercy", by=ACTOR).id
+    kim = app.add_contact("Alex Kim", "Mercy", by=ACTOR).id
+    candidacy = app.open_candidacy(candidate.id, "Mercy", "ICU RN", timezone="America/New_York", by=ACTOR).id
+    held_at = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
+    app.record_interview(candidacy, held_at, [lee, kim], InterviewFormat.VIDEO, by=ACTOR)
+    app.send_note(candidacy, lee, NoteKind.THANK_YOU, Channel.EMAIL, held_at + timedelta(hours=2), by=ACTOR)
+    return recruiter, candidacy, lee, kim, held_at
+
+
+def test_the_queue_holds_what_the_rules_compute(app: FollowupApplication, settings: Settings):
+    _, candidacy, lee, kim, held_at = _story(app)
+    (worker,) = open_workers(app)
+    worker.catch_up()
+
+    expected = follow_up_items(app.get_candidacy(candidacy).facts(), AFTER_EVERYTHING)
+    rows = _rows(settings, candidacy)
+    assert [(r[0], r[1], r[2], r[3], r[4]) for r in rows] == [
+        (i.kind.value, i.contact_id, i.due_from, i.due_by, i.done_at) for i in expected
+    ]
+    assert {(r[0], r[1], r[4] is not None) for r in rows} == {
+        ("thank_you", lee, True), ("thank_you", kim, False), ("check_in", None, False),
+    }
+
+
+def test_an_outcome_replaces_the_check_in_with_staying_in_touch(app: FollowupApplication, settings: Settings):
+    _, candidacy, lee, kim, held_at = _story(app)
+    (worker,) = open_workers(app)
+    worker.catch_up()
+    app.record_outcome(candidacy, Outcome.REJECTED, held_at + timedelta(days=3), by=ACTOR)
+    app.send_contact_note(kim, NoteKind.HELPFUL_INFO, Channel.EMAIL, held_at + timedelta(days=4), by=ACTOR)
+    app.connect_linkedin(lee, held_at + timedelta(days=4), by=ACTOR)
+    worker.catch_up()
+
+    rows = _rows(settings, candidacy)
+    kinds = sorted((r[0], r[1]) for r in rows if r[0] in ("stay_in_touch", "connect_linkedin"))
+    assert kinds == sorted([("stay_in_touch", lee), ("stay_in_touch", kim),
+                            ("connect_linkedin", lee), ("connect_linkedin", kim)])
+    assert not [r for r in rows if r[0] == "check_in"]
+    stay_with_kim = next(r for r in rows if r[0] == "stay_in_touch" and r[1] == kim)
+    assert stay_with_kim[2] == held_at + timedelta(days=4 + 90)  # the helpful note moved it
+    linkedin_lee = next(r for r in rows if r[0] == "connect_linkedin" and r[1] == lee)
+    assert linkedin_lee[4] == held_at + timedelta(days=4)
+
+
+def test_each_event_is_applied_once_and_the_position_is_tracked(app: FollowupApplication, settings: Settings):
+    _, candidacy, *_ = _story(app)
+    (worker,) = open_workers(app)
+    head = app.recorder.max_notification_id()
+    assert worker.catch_up() == head
+    assert worker.position() == head
+    before = _rows(settings, candidacy)
+    assert worker.catch_up() == 0  # nothing new: nothing applied again
+    assert _rows(settings, candidacy) == before
+
+
+def test_a_fresh_worker_resumes_from_its_tracking_record(app: FollowupApplication, settings: Settings):
+    _, candidacy, lee, _, held_at = _story(app)
+    (first,) = open_workers(app)
+    first.catch_up()
+    app.state_deadline(candidacy, date(2026, 12, 4), held_at + timedelta(hours=1), by=ACTOR)
+    (second,) = open_workers(app)
+    assert second.catch_up() == 1
+    check_in = next(r for r in _rows(settings, candidacy) if r[0] == "check_in")
+    assert check_in[2].date() == date(2026, 12, 7)  # Mon after Fri 4 Dec
+
+
+def test_the_background_worker_follows_new_events(app: FollowupApplication, settings: Settings):
+    _, candidacy, *_ = _story(app)
+    (worker,) = open_workers(app)
+    worker.start()
+    try:
+        result = app.send_check_in(candidacy, Channel.PHONE, by=ACTOR)
+        assert worker.wait_for(result.position, timeout=10)
+        check_in = next(r for r in _rows(settings, candidacy) if r[0] == "check_in")
+        assert check_in[4] == NOW
+    finally:
+        worker.stop()
