@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from api.cli_projections import projections
 from domain.application import Actor, FollowupApplication
 from domain.errors import DomainError
 from domain.values import FollowUpStatus, Role
@@ -23,6 +24,7 @@ from infra.settings import get_settings
 app = typer.Typer(help="Followup: the interview follow-up engine of a recruiting team.", no_args_is_help=True)
 users = typer.Typer(help="Add recruiters, rotate and deactivate their API keys.", no_args_is_help=True)
 app.add_typer(users, name="users")
+app.add_typer(projections, name="projections")
 
 # Piped output (a file, CI) gets a width that keeps the queue's reasons readable.
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -151,3 +153,7 @@ def _local(instant: datetime, tz: str) -> str:
     from zoneinfo import ZoneInfo
 
     return instant.astimezone(ZoneInfo(tz)).strftime("%a %d %b %H:%M %Z")
+
+
+if __name__ == "__main__":
+    app()

@@ -40,12 +40,7 @@ class BusinessCalendar:
             with self._lock:
                 names = self._names_by_year.get(year)
                 if names is None:
-                    # Neighbouring years too, in case a rule of one year places a
-                    # date (an observed day, say) in the next or previous one.
-                    table = holidays.country_holidays(
-                        self.country, subdiv=self.subdivision, years={year - 1, year, year + 1}
-                    )
-                    names = {day: name for day, name in table.items() if day.year == year}
+                    names = dict(holidays.country_holidays(self.country, subdiv=self.subdivision, years=year))
                     self._names_by_year[year] = names
         return names
 

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from uuid import UUID
+
 from domain.calendar import calendar_for, end_of_day, local_date, local_datetime, start_of_day
 from domain.policy import DEFAULT_POLICY, FollowUpPolicy
 from domain.values import (
@@ -49,11 +50,14 @@ def status_at(
     due_from: datetime, due_by: datetime, done_at: datetime | None, as_of: datetime
 ) -> FollowUpStatus:
     """The status of an item at as_of: done, upcoming, due or overdue."""
-    if done_at is not None and done_at <= as_of:
+    # In UTC: Python compares two datetimes of one zone by their wall clocks,
+    # which is wrong in the hour repeated when the clocks go back.
+    as_of = _utc(as_of, "as_of")
+    if done_at is not None and _utc(done_at, "done_at") <= as_of:
         return FollowUpStatus.DONE
-    if as_of < due_from:
+    if as_of < _utc(due_from, "due_from"):
         return FollowUpStatus.UPCOMING
-    if as_of <= due_by:
+    if as_of <= _utc(due_by, "due_by"):
         return FollowUpStatus.DUE
     return FollowUpStatus.OVERDUE
 
@@ -112,8 +116,8 @@ def follow_up_items(
     policy: FollowUpPolicy = DEFAULT_POLICY,
 ) -> list[FollowUpItem]:
     """Every follow-up item of a candidacy (done ones included) as it stands at as_of."""
-    if as_of.tzinfo is None or as_of.utcoffset() is None:
-        raise ValueError(f"as_of must be timezone-aware, got naive {as_of.isoformat()}")
+    # A UTC as_of compares with the facts by instant, whatever zone they were stored in.
+    as_of = _utc(as_of, "as_of")
     known = _facts_occurred_by(facts, as_of)
     contacts = contacts or {}
     items = [
@@ -122,7 +126,7 @@ def follow_up_items(
         *_connect_linkedin_items(known, as_of, contacts, policy),
         *_stay_in_touch_items(known, as_of, contacts, policy),
     ]
-    items.sort(key=lambda item: (item.due_by, item.kind.value, str(item.contact_id or "")))
+    items.sort(key=lambda item: (item.due_by.astimezone(timezone.utc), item.kind.value, str(item.contact_id or "")))
     return items
 
 
@@ -148,11 +152,17 @@ def _join_words(words: list[str]) -> str:
     return f"{', '.join(words[:-1])} and {words[-1]}"
 
 
-def _elapsed_after(instant: datetime, elapsed: timedelta, tz: str) -> datetime:
-    """The instant that much real time later, on the candidacy's clocks."""
+def _utc(moment: datetime, what: str) -> datetime:
+    if moment.utcoffset() is None:
+        raise ValueError(f"{what} must be timezone-aware, got naive {moment.isoformat()}")
+    return moment.astimezone(timezone.utc)
+
+
+def _elapsed_after(instant: datetime, elapsed: timedelta) -> datetime:
+    """The instant that much real time later, in UTC."""
     # Adding to a zoned datetime would count wall-clock time (an hour off across a
     # DST change) and make the answer depend on which zone the fact was stored in.
-    return local_datetime(instant.astimezone(timezone.utc) + elapsed, tz)
+    return instant.astimezone(timezone.utc) + elapsed
 
 
 def _facts_occurred_by(facts: CandidacyFacts, as_of: datetime) -> CandidacyFacts:
@@ -199,7 +209,7 @@ def _item(
 def _thank_you_items(facts: CandidacyFacts, as_of: datetime, policy: FollowUpPolicy) -> list[FollowUpItem]:
     items = []
     for round_ in facts.interviews:
-        due_by = _elapsed_after(round_.held_at, timedelta(hours=policy.thank_you_hours), facts.timezone)
+        due_by = _elapsed_after(round_.held_at, timedelta(hours=policy.thank_you_hours))
         reason = (
             f"Thank-you note within {policy.thank_you_hours} hours of the "
             f"{_FORMAT_WORDS[round_.format]} interview on {_format_moment(round_.held_at, facts.timezone)}"
@@ -285,7 +295,7 @@ def _connect_linkedin_items(
         return []
     items = []
     for contact_id in facts.interviewer_ids:
-        due_by = _elapsed_after(outcome.occurred_at, timedelta(days=policy.connect_linkedin_days), facts.timezone)
+        due_by = _elapsed_after(outcome.occurred_at, timedelta(days=policy.connect_linkedin_days))
         contact = contacts.get(contact_id)
         connected_at = contact.linkedin_connected_at if contact is not None else None
         done_at = connected_at if connected_at is not None and connected_at <= as_of else None
@@ -322,8 +332,8 @@ def _stay_in_touch_items(
     items = []
     for contact_id in facts.interviewer_ids:
         last_touch = _last_touch(facts, contact_id, contacts.get(contact_id), as_of)
-        due_from = _elapsed_after(last_touch, timedelta(days=policy.stay_in_touch_days), facts.timezone)
-        due_by = _elapsed_after(due_from, timedelta(days=policy.stay_in_touch_grace_days), facts.timezone)
+        due_from = _elapsed_after(last_touch, timedelta(days=policy.stay_in_touch_days))
+        due_by = _elapsed_after(due_from, timedelta(days=policy.stay_in_touch_grace_days))
         reason = (
             f"Stay in touch: last touch on {_format_day(local_date(last_touch, facts.timezone))}; "
             f"a helpful note or congratulations every {policy.stay_in_touch_days} days"

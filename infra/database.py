@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
+import warnings
 from pathlib import Path
 
 import psycopg
@@ -29,7 +30,10 @@ def embedded_database_url(data_dir: Path) -> str:
         if server is None:
             pgdata.parent.mkdir(parents=True, exist_ok=True)
             log.info("starting embedded PostgreSQL in %s", pgdata)
-            server = pgserver.get_server(pgdata, cleanup_mode="stop")
+            with warnings.catch_warnings():
+                # pgserver asks platformdirs for a runtime dir it does not need here.
+                warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+                server = pgserver.get_server(pgdata, cleanup_mode="stop")
             _embedded_servers[pgdata] = server
             atexit.register(_stop_embedded, pgdata)
         return server.get_uri()

@@ -18,7 +18,6 @@ from uuid import UUID
 
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Tracking
-from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.utils import get_topic
 from psycopg import Cursor
 from psycopg.rows import DictRow
@@ -27,7 +26,6 @@ from psycopg.types.json import Jsonb
 
 from domain.candidacy import Candidacy
 from domain.contact import Contact
-from domain.policy import DEFAULT_POLICY, FollowUpPolicy
 from domain.rules import follow_up_items
 from domain.values import (
     CandidacyFacts,
@@ -40,7 +38,7 @@ from domain.values import (
     StatedDeadline,
 )
 from projections.facts_codec import facts_from_json, facts_to_json
-from projections.paging import PagedProjection
+from projections.paging import PagedProjection, PagedView
 
 # The projection keeps every fact it knows of, so it evaluates the rules after all of them.
 AFTER_EVERYTHING = datetime(2100, 1, 1, tzinfo=UTC)
@@ -53,7 +51,7 @@ class CandidacyRow:
     team: str | None
 
 
-class FollowUpQueueView(PostgresTrackingRecorder):
+class FollowUpQueueView(PagedView):
     """The queue's tables, written with the tracking record in one transaction."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -194,13 +192,10 @@ class FollowUpQueueProjection(PagedProjection[FollowUpQueueView]):
         )
     )
 
-    def __init__(self, view: FollowUpQueueView, policy: FollowUpPolicy = DEFAULT_POLICY) -> None:
-        super().__init__(view)
-        self.policy = policy
-
     def process_page(self, events: Sequence[DomainEventProtocol[UUID]], tracking: Tracking) -> None:
         view = self.view
         with view.datastore.transaction(commit=True) as curs:
+            view.start_page(curs, tracking.application_name)
             candidacies = view.load_candidacies(
                 curs, {e.originator_id for e in events if not isinstance(e, Candidacy.Opened)
                        and isinstance(e, Candidacy.Event)}

@@ -15,14 +15,55 @@ from uuid import UUID
 import psycopg
 from eventsourcing.application import Application
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.projection import Projection
+from psycopg import Cursor
+from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
+
+from domain.policy import DEFAULT_POLICY, FollowUpPolicy
 
 log = logging.getLogger(__name__)
 
-V = TypeVar("V", bound=PostgresTrackingRecorder)
+V = TypeVar("V", bound="PagedView")
+
+
+class PositionMoved(Exception):
+    """Another worker applied events to the same tables first: re-read the position and go on."""
+
+
+class PagedView(PostgresTrackingRecorder):
+    """A view whose tracking row is locked and checked before a page is recorded.
+
+    The worker says where the page starts (`expected_position`); if the tracking row is
+    elsewhere (a second worker, or a rebuilt copy switched in), the page's transaction is
+    rolled back instead of applying events twice. Uses single-row tracking."""
+
+    expected_position: int | None = None
+
+    def start_page(self, curs: Cursor[DictRow], application_name: str) -> None:
+        """Lock the tracking row first, so concurrent workers queue instead of racing."""
+        curs.execute(
+            SQL("INSERT INTO {}.{} VALUES (%s, 0) ON CONFLICT DO NOTHING").format(
+                Identifier(self.datastore.schema), Identifier(self.tracking_table_name)
+            ),
+            (application_name,),
+        )
+        curs.execute(
+            SQL("SELECT notification_id FROM {}.{} WHERE application_name = %s FOR UPDATE").format(
+                Identifier(self.datastore.schema), Identifier(self.tracking_table_name)
+            ),
+            (application_name,),
+        )
+        row = curs.fetchone()
+        current = row["notification_id"] if row else 0
+        if self.expected_position is not None and current != self.expected_position:
+            raise PositionMoved(f"{self.tracking_table_name} is at {current}, not {self.expected_position}")
+
+    def _insert_tracking(self, curs: Cursor[DictRow], tracking: Tracking) -> None:
+        self.start_page(curs, tracking.application_name)
+        super()._insert_tracking(curs, tracking)
 
 
 class PagedProjection(Projection[V], Generic[V]):
@@ -30,6 +71,10 @@ class PagedProjection(Projection[V], Generic[V]):
 
     `topics` lists the event topics it reads; the others are skipped undecoded,
     but their positions are still tracked, so waiting for the log head never hangs."""
+
+    def __init__(self, view: V, policy: FollowUpPolicy = DEFAULT_POLICY) -> None:
+        super().__init__(view)
+        self.policy = policy
 
     @abstractmethod
     def process_page(self, events: Sequence[DomainEventProtocol[UUID]], tracking: Tracking) -> None:
@@ -60,17 +105,23 @@ class ProjectionWorker:
 
     def run_page(self) -> int:
         """Apply the next page of the log; returns how many notifications it covered."""
-        start = self.position() + 1
-        notifications = self.app.recorder.select_notifications(start=start, limit=self.page_size)
-        if not notifications:
-            return 0
-        events = [
-            self.app.mapper.to_domain_event(notification)
-            for notification in notifications
-            if notification.topic in self._topics
-        ]
-        self.projection.process_page(events, Tracking(self.app.name, notifications[-1].id))
-        return len(notifications)
+        while True:
+            position = self.position()
+            notifications = self.app.recorder.select_notifications(start=position + 1, limit=self.page_size)
+            if not notifications:
+                return 0
+            events = [
+                self.app.mapper.to_domain_event(notification)
+                for notification in notifications
+                if notification.topic in self._topics
+            ]
+            self.projection.view.expected_position = position
+            try:
+                self.projection.process_page(events, Tracking(self.app.name, notifications[-1].id))
+            except (PositionMoved, IntegrityError) as moved:
+                log.info("projection %s: %s; reading its position again", self.name, moved)
+                continue
+            return len(notifications)
 
     def catch_up(self) -> int:
         """Apply every page up to the log head; returns how many notifications that was."""

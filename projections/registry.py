@@ -18,15 +18,17 @@ PROJECTIONS: dict[str, tuple[type[PagedProjection[Any]], type[Any]]] = {
 
 
 def open_projection(
-    name: str, app: FollowupApplication, *, policy: FollowUpPolicy = DEFAULT_POLICY
+    name: str, app: FollowupApplication, *, policy: FollowUpPolicy = DEFAULT_POLICY, schema: str | None = None
 ) -> PagedProjection[Any]:
-    """The projection with its view (tables created) on the application's database and schema."""
+    """The projection with its view (tables created) on the application's database,
+    in the application's schema or the one given (where a rebuild builds its copy)."""
     projection_class, view_class = PROJECTIONS[name]
-    factory = InfrastructureFactory.construct(Environment(name, dict(app.env)))
-    view = factory.tracking_recorder(view_class)
-    if projection_class is FollowUpQueueProjection:
-        return projection_class(view, policy)
-    return projection_class(view)
+    # Single-row tracking: the row a page locks to apply events exactly once (see PagedView).
+    env = {**dict(app.env), "SINGLE_ROW_TRACKING": "y"}
+    if schema is not None:
+        env["POSTGRES_SCHEMA"] = schema
+    factory = InfrastructureFactory.construct(Environment(name, env))
+    return projection_class(factory.tracking_recorder(view_class), policy)
 
 
 def open_workers(

@@ -49,12 +49,18 @@ def candidacy(*, timezone: str = "America/New_York", **facts) -> CandidacyFacts:
     return CandidacyFacts(candidacy_id=CANDIDACY, candidate_id=CANDIDATE, timezone=timezone, **facts)
 
 
-def interview(held_at: datetime, *interviewers: UUID, format: InterviewFormat = InterviewFormat.VIDEO) -> InterviewRound:
+def interview(
+    held_at: datetime, *interviewers: UUID, format: InterviewFormat = InterviewFormat.VIDEO
+) -> InterviewRound:
     return InterviewRound(held_at=held_at, interviewer_ids=interviewers, format=format)
 
 
 def thank_you(contact_id: UUID, sent_at: datetime, channel: Channel = Channel.EMAIL) -> SentNote:
     return SentNote(contact_id=contact_id, kind=NoteKind.THANK_YOU, channel=channel, sent_at=sent_at)
+
+
+def helpful_note(contact_id: UUID, sent_at: datetime) -> SentNote:
+    return SentNote(contact_id=contact_id, kind=NoteKind.HELPFUL_INFO, channel=Channel.EMAIL, sent_at=sent_at)
 
 
 def check_in(sent_at: datetime, contact_id: UUID | None = None) -> SentCheckIn:
@@ -167,8 +173,9 @@ def test_a_thank_you_sent_before_the_interview_does_not_count():
 
 
 def test_another_kind_of_note_is_not_a_thank_you():
-    note = SentNote(contact_id=ALICE, kind=NoteKind.HELPFUL_INFO, channel=Channel.EMAIL, sent_at=new_york(2026, 11, 25, 12))
-    facts = candidacy(interviews=(THANKSGIVING_EVE_INTERVIEW,), notes=(note,))
+    facts = candidacy(
+        interviews=(THANKSGIVING_EVE_INTERVIEW,), notes=(helpful_note(ALICE, new_york(2026, 11, 25, 12)),)
+    )
 
     alice = the_one(FollowUpKind.THANK_YOU, follow_up_items(facts, new_york(2026, 11, 25, 13)), ALICE)
 
@@ -487,9 +494,7 @@ def test_stay_in_touch_recurs_from_the_latest_touch():
     facts = candidacy(
         interviews=(THANKSGIVING_EVE_INTERVIEW,),
         outcome=RecordedOutcome(outcome=Outcome.REJECTED, occurred_at=new_york(2026, 12, 1, 16)),
-        notes=(
-            SentNote(contact_id=ALICE, kind=NoteKind.HELPFUL_INFO, channel=Channel.EMAIL, sent_at=new_york(2027, 2, 1, 9)),
-        ),
+        notes=(helpful_note(ALICE, new_york(2027, 2, 1, 9)),),
     )
 
     items = follow_up_items(facts, new_york(2027, 2, 2))
@@ -500,7 +505,9 @@ def test_stay_in_touch_recurs_from_the_latest_touch():
     assert alice.due_from == datetime(2027, 5, 2, 14, tzinfo=timezone.utc)
     assert alice.due_by == datetime(2027, 5, 16, 14, tzinfo=timezone.utc)
     assert alice.status is FollowUpStatus.UPCOMING
-    assert alice.reason == "Stay in touch: last touch on Mon 1 Feb 2027; a helpful note or congratulations every 90 days"
+    assert alice.reason == (
+        "Stay in touch: last touch on Mon 1 Feb 2027; a helpful note or congratulations every 90 days"
+    )
     # Bob was not written to: his next touch is still counted from the interview.
     assert the_one(FollowUpKind.STAY_IN_TOUCH, items, BOB).opened_at == THANKSGIVING_EVE_INTERVIEW.held_at
 
@@ -674,6 +681,8 @@ def test_naive_datetimes_are_refused():
         follow_up_items(facts, datetime(2026, 11, 25, 12))
     with pytest.raises(ValueError, match="naive"):
         check_in_window(datetime(2026, 11, 25, 10), None, timezone="America/New_York")
+    with pytest.raises(ValueError, match="naive"):
+        status_at(new_york(2026, 12, 2), new_york(2026, 12, 3), None, datetime(2026, 12, 2, 12))
 
 
 def test_items_come_in_order_of_due_by_then_kind_then_contact():

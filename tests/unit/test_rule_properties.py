@@ -173,7 +173,9 @@ def test_a_later_decision_date_never_gives_an_earlier_window(held_at, first_in_d
     stated_after_minutes=st.integers(1, 60 * 24 * 30),
     tz=time_zones,
 )
-def test_adding_a_later_deadline_never_moves_the_check_in_earlier(held_at, first_in_days, more_days, stated_after_minutes, tz):
+def test_adding_a_later_deadline_never_moves_the_check_in_earlier(
+    held_at, first_in_days, more_days, stated_after_minutes, tz
+):
     interview_day = local_date(held_at, tz)
     first = StatedDeadline(decide_by=interview_day + timedelta(days=first_in_days), stated_at=held_at)
     second = StatedDeadline(

@@ -1,0 +1,228 @@
+"""Exactly-once projections: live equals rebuilt, across concurrent writers, crashes and rebuilds."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import psycopg
+import pytest
+from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from psycopg import sql
+
+from domain.application import Actor, FollowupApplication
+from domain.errors import DomainError
+from domain.values import Channel, InterviewFormat, NoteKind, Outcome, Role
+from infra.eventstore import open_application
+from infra.settings import Settings
+from projections.rebuild import rebuild_projection
+from projections.registry import PROJECTIONS, open_workers
+
+NOW = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
+ACTOR = Actor(uuid.UUID(int=7), "guarantees")
+
+
+def snapshot(settings: Settings) -> dict[str, list[tuple]]:
+    """Every row of every projection table, sorted, tracking tables aside."""
+    tables: dict[str, list[tuple]] = {}
+    with psycopg.connect(settings.database_url) as conn:
+        names = [
+            row[0]
+            for row in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
+                "AND table_type = 'BASE TABLE' AND table_name <> 'followup_events' "
+                "AND table_name NOT LIKE '%%tracking' AND table_name NOT LIKE 'idempotent%%'",
+                (settings.schema_name,),
+            )
+        ]
+        for name in sorted(names):
+            rows = conn.execute(
+                sql.SQL("SELECT * FROM {}.{}").format(sql.Identifier(settings.schema_name), sql.Identifier(name))
+            ).fetchall()
+            tables[name] = sorted(rows, key=repr)
+    return tables
+
+
+def seed(app: FollowupApplication, candidacies: int = 3):
+    recruiter = app.add_recruiter("Dana", Role.RECRUITER, "ICU", by=ACTOR).result
+    contacts = [app.add_contact(f"Contact {i}", "Mercy", by=ACTOR).id for i in range(3)]
+    ids = []
+    for i in range(candidacies):
+        candidate = app.register_candidate(f"Candidate {i}", owner_id=recruiter.id, by=ACTOR).id
+        ids.append(app.open_candidacy(candidate, "Mercy", "RN", timezone="America/Chicago", by=ACTOR).id)
+    return ids, contacts
+
+
+COMMANDS = st.lists(
+    st.tuples(
+        st.sampled_from(["interview", "deadline", "thank_you", "check_in", "outcome", "contact_note", "linkedin"]),
+        st.integers(0, 2),  # which candidacy
+        st.integers(0, 2),  # which contact
+        st.integers(0, 20 * 24),  # hours before NOW
+    ),
+    max_size=25,
+)
+
+
+def run_command(app: FollowupApplication, command, candidacies, contacts) -> None:
+    kind, which, contact_index, hours_ago = command
+    candidacy, contact = candidacies[which], contacts[contact_index]
+    at = NOW - timedelta(hours=hours_ago)
+    try:
+        if kind == "interview":
+            app.record_interview(candidacy, at, [contact], InterviewFormat.VIDEO, by=ACTOR)
+        elif kind == "deadline":
+            app.state_deadline(candidacy, (NOW + timedelta(days=hours_ago % 9)).date(), at, by=ACTOR)
+        elif kind == "thank_you":
+            app.send_note(candidacy, contact, NoteKind.THANK_YOU, Channel.EMAIL, at, by=ACTOR)
+        elif kind == "check_in":
+            app.send_check_in(candidacy, Channel.EMAIL, contact, at, by=ACTOR)
+        elif kind == "outcome":
+            app.record_outcome(candidacy, Outcome.REJECTED, at, by=ACTOR)
+        elif kind == "contact_note":
+            app.send_contact_note(contact, NoteKind.HELPFUL_INFO, Channel.EMAIL, at, by=ACTOR)
+        else:
+            app.connect_linkedin(contact, at, by=ACTOR)
+    except DomainError:
+        pass  # refused commands store nothing; the sequence goes on
+
+
+@hypothesis_settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(commands=COMMANDS)
+def test_after_any_commands_each_live_projection_equals_a_rebuild(commands, settings: Settings, database_url):
+    example = Settings(DATABASE_URL=database_url, FOLLOWUP_SCHEMA=f"h_{uuid.uuid4().hex[:10]}")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(example.schema_name)))
+    app = open_application(example, clock=lambda: NOW)
+    try:
+        candidacies, contacts = seed(app)
+        workers = open_workers(app)
+        for index, command in enumerate(commands):
+            run_command(app, command, candidacies, contacts)
+            if index % 4 == 0:  # the live projections follow along, a few events at a time
+                for worker in workers:
+                    worker.catch_up()
+        for worker in workers:
+            worker.catch_up()
+        live = snapshot(example)
+        for name in PROJECTIONS:
+            rebuild_projection(name, app)
+        assert snapshot(example) == live
+    finally:
+        app.close()
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(example.schema_name)))
+
+
+def test_concurrent_writers_and_two_workers_miss_nothing_and_apply_nothing_twice(settings: Settings):
+    app = open_application(settings, clock=lambda: NOW)
+    try:
+        candidacies, contacts = seed(app, candidacies=8)
+        first, second = open_workers(app), open_workers(app)
+        for worker in (*first, *second):
+            worker.start()
+
+        def write(candidacy):
+            app.record_interview(candidacy, NOW - timedelta(days=2), contacts, by=ACTOR)
+            for contact in contacts:
+                app.send_note(candidacy, contact, NoteKind.THANK_YOU, Channel.EMAIL, NOW - timedelta(days=1), by=ACTOR)
+            app.send_check_in(candidacy, Channel.PHONE, by=ACTOR)
+
+        threads = [threading.Thread(target=write, args=(c,)) for c in candidacies]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        head = app.recorder.max_notification_id()
+        for worker in (*first, *second):
+            assert worker.wait_for(head, timeout=30)
+            worker.stop()
+        live = snapshot(settings)
+        for name in PROJECTIONS:
+            rebuild_projection(name, app)
+        assert snapshot(settings) == live
+        items = live["follow_up_items"]
+        assert len([row for row in items if row[1] == "thank_you"]) == 8 * len(contacts)
+    finally:
+        app.close()
+
+
+def test_a_rebuild_while_writes_go_on_ends_identical_to_a_fresh_rebuild(settings: Settings):
+    app = open_application(settings, clock=lambda: NOW)
+    try:
+        candidacies, contacts = seed(app, candidacies=3)
+        (live_worker,) = open_workers(app, names=["follow_up_queue"])
+        live_worker.start()
+        stop = threading.Event()
+        read_errors: list[BaseException] = []
+
+        def keep_writing():
+            hours = 0
+            while not stop.is_set():
+                hours += 1
+                app.send_contact_note(contacts[hours % 3], NoteKind.HELPFUL_INFO, Channel.EMAIL,
+                                      NOW - timedelta(hours=hours), by=ACTOR)
+
+        def keep_reading():
+            with psycopg.connect(settings.database_url) as conn:
+                while not stop.is_set():
+                    try:
+                        conn.execute(sql.SQL("SELECT count(*) FROM {}.follow_up_items").format(
+                            sql.Identifier(settings.schema_name))).fetchone()
+                        conn.commit()
+                    except BaseException as error:  # noqa: BLE001 - any failed read fails the test
+                        read_errors.append(error)
+                        return
+
+        for candidacy in candidacies:
+            app.record_interview(candidacy, NOW - timedelta(days=3), contacts, by=ACTOR)
+        writer, reader = threading.Thread(target=keep_writing), threading.Thread(target=keep_reading)
+        writer.start(), reader.start()
+        time.sleep(0.3)
+        rebuild_projection("follow_up_queue", app)
+        time.sleep(0.3)
+        stop.set()
+        writer.join(), reader.join()
+        assert live_worker.wait_for(app.recorder.max_notification_id(), timeout=30)
+        live_worker.stop()
+        assert not read_errors
+        live = snapshot(settings)
+        rebuild_projection("follow_up_queue", app)
+        assert snapshot(settings) == live
+    finally:
+        app.close()
+
+
+def test_a_projection_process_killed_mid_stream_resumes_identical_to_a_rebuild(settings: Settings, tmp_path):
+    app = open_application(settings, clock=lambda: NOW)
+    try:
+        candidacies, contacts = seed(app, candidacies=3)
+        for i in range(400):
+            app.send_contact_note(contacts[i % 3], NoteKind.HELPFUL_INFO, Channel.EMAIL,
+                                  NOW - timedelta(minutes=i + 1), by=ACTOR)
+        for candidacy in candidacies:
+            app.record_interview(candidacy, NOW - timedelta(days=3), contacts, by=ACTOR)
+        env = {**os.environ, "DATABASE_URL": settings.database_url, "FOLLOWUP_SCHEMA": settings.schema_name}
+        process = subprocess.Popen([sys.executable, "-m", "api.cli", "projections", "run"], env=env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        (probe,) = open_workers(app, names=["follow_up_queue"])
+        deadline = time.monotonic() + 60
+        while probe.position() == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        assert probe.position() > 0
+        for worker in open_workers(app):
+            worker.catch_up()
+        live = snapshot(settings)
+        for name in PROJECTIONS:
+            rebuild_projection(name, app)
+        assert snapshot(settings) == live
+    finally:
+        app.close()
