@@ -205,6 +205,8 @@ class FollowUpQueueProjection(PagedProjection[FollowUpQueueView]):
             dirty_candidacies: set[UUID] = set()
             new_interviewers: set[tuple[UUID, UUID]] = set()
 
+            # Only a contact's newer last touch or a LinkedIn connection moves other candidacies' items.
+            previous_contacts = dict(contacts)
             for event in events:
                 if isinstance(event, Candidacy.Event):
                     if isinstance(event, Candidacy.Opened):
@@ -225,17 +227,23 @@ class FollowUpQueueProjection(PagedProjection[FollowUpQueueView]):
 
             # A touch moves the stay-in-touch item of every closed candidacy the contact interviewed for.
             view.save_interviewers(curs, new_interviewers)
-            dirty_candidacies |= view.closed_candidacies_interviewed_by(curs, touched_contacts)
+            moved_contacts = {
+                contact_id for contact_id in touched_contacts
+                if _moves_stay_in_touch(previous_contacts.get(contact_id), contacts[contact_id])
+            }
+            dirty_candidacies |= view.closed_candidacies_interviewed_by(curs, moved_contacts)
             missing = dirty_candidacies - candidacies.keys()
             candidacies.update(view.load_candidacies(curs, missing))
             interviewers = {c for cid in dirty_candidacies for c in candidacies[cid].facts.interviewer_ids}
             contacts.update(view.load_contacts(curs, interviewers - contacts.keys()))
 
             rows = [candidacies[cid] for cid in sorted(dirty_candidacies)]
+            # Evaluated after every fact, only each contact's latest touch matters.
+            latest_touches = {contact_id: _latest_touch_only(contact) for contact_id, contact in contacts.items()}
             items = [
                 (item, row)
                 for row in rows
-                for item in follow_up_items(row.facts, AFTER_EVERYTHING, contacts=contacts, policy=self.policy)
+                for item in follow_up_items(row.facts, AFTER_EVERYTHING, contacts=latest_touches, policy=self.policy)
             ]
             view.save_candidacies(curs, [candidacies[cid] for cid in sorted(dirty_candidacies)])
             view.save_contacts(curs, [contacts[cid] for cid in sorted(touched_contacts)])
@@ -271,6 +279,18 @@ def _contacts_touched(event: DomainEventProtocol[UUID]) -> tuple[UUID, ...]:
     if isinstance(event, (Contact.NoteSent, Contact.LinkedInConnected)):
         return (event.originator_id,)
     return ()
+
+
+def _latest_touch_only(contact: ContactFacts) -> ContactFacts:
+    return replace(contact, touches=(max(contact.touches),) if contact.touches else ())
+
+
+def _moves_stay_in_touch(before: ContactFacts | None, after: ContactFacts) -> bool:
+    if before is None:
+        return True
+    if before.linkedin_connected_at != after.linkedin_connected_at:
+        return True
+    return max(after.touches, default=None) != max(before.touches, default=None)
 
 
 def _touch(contact: ContactFacts, event: DomainEventProtocol[UUID]) -> ContactFacts:

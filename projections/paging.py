@@ -139,6 +139,11 @@ class ProjectionWorker:
         if self._thread is not None:
             self._thread.join(timeout)
 
+    def close(self) -> None:
+        """Stop, and give back the view's database connections."""
+        self.stop()
+        self.projection.view.datastore.close()
+
     def run_forever(self) -> None:
         """Follow the log until stopped (in this thread)."""
         self._run()

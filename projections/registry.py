@@ -24,7 +24,8 @@ def open_projection(
     in the application's schema or the one given (where a rebuild builds its copy)."""
     projection_class, view_class = PROJECTIONS[name]
     # Single-row tracking: the row a page locks to apply events exactly once (see PagedView).
-    env = {**dict(app.env), "SINGLE_ROW_TRACKING": "y"}
+    # A worker uses one connection at a time: a small pool keeps PostgreSQL's connection slots free.
+    env = {**dict(app.env), "SINGLE_ROW_TRACKING": "y", "POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "2"}
     if schema is not None:
         env["POSTGRES_SCHEMA"] = schema
     factory = InfrastructureFactory.construct(Environment(name, env))

@@ -38,3 +38,20 @@ def schema(database_url: str) -> Iterator[str]:
 @pytest.fixture
 def settings(database_url: str, schema: str, tmp_path: Path) -> Settings:
     return Settings(DATABASE_URL=database_url, FOLLOWUP_SCHEMA=schema, data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def workers():
+    """open_workers(...) whose view connections are given back when the test ends."""
+    from projections.registry import open_workers
+
+    opened = []
+
+    def open_(app, names=None):
+        new = open_workers(app, names=names)
+        opened.extend(new)
+        return new
+
+    yield open_
+    for worker in opened:
+        worker.close()

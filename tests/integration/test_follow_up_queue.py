@@ -15,7 +15,6 @@ from domain.values import Channel, ContactFacts, InterviewFormat, NoteKind, Outc
 from infra.eventstore import open_application
 from infra.settings import Settings
 from projections.follow_up_queue import AFTER_EVERYTHING
-from projections.registry import open_workers
 
 NOW = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
 ACTOR = Actor(uuid.UUID(int=1), "test")
@@ -51,9 +50,9 @@ def _story(app: FollowupApplication):
     return recruiter, candidacy, lee, kim, held_at
 
 
-def test_the_queue_holds_what_the_rules_compute(app: FollowupApplication, settings: Settings):
+def test_the_queue_holds_what_the_rules_compute(workers, app: FollowupApplication, settings: Settings):
     _, candidacy, lee, kim, held_at = _story(app)
-    (worker,) = open_workers(app)
+    (worker,) = workers(app, names=["follow_up_queue"])
     worker.catch_up()
 
     expected = follow_up_items(app.get_candidacy(candidacy).facts(), AFTER_EVERYTHING)
@@ -66,9 +65,9 @@ def test_the_queue_holds_what_the_rules_compute(app: FollowupApplication, settin
     }
 
 
-def test_an_outcome_replaces_the_check_in_with_staying_in_touch(app: FollowupApplication, settings: Settings):
+def test_an_outcome_replaces_the_check_in_with_staying_in_touch(workers, app: FollowupApplication, settings: Settings):
     _, candidacy, lee, kim, held_at = _story(app)
-    (worker,) = open_workers(app)
+    (worker,) = workers(app, names=["follow_up_queue"])
     worker.catch_up()
     app.record_outcome(candidacy, Outcome.REJECTED, held_at + timedelta(days=3), by=ACTOR)
     app.send_contact_note(kim, NoteKind.HELPFUL_INFO, Channel.EMAIL, held_at + timedelta(days=4), by=ACTOR)
@@ -86,9 +85,9 @@ def test_an_outcome_replaces_the_check_in_with_staying_in_touch(app: FollowupApp
     assert linkedin_lee[4] == held_at + timedelta(days=4)
 
 
-def test_each_event_is_applied_once_and_the_position_is_tracked(app: FollowupApplication, settings: Settings):
+def test_each_event_is_applied_once_and_the_position_is_tracked(workers, app: FollowupApplication, settings: Settings):
     _, candidacy, *_ = _story(app)
-    (worker,) = open_workers(app)
+    (worker,) = workers(app, names=["follow_up_queue"])
     head = app.recorder.max_notification_id()
     assert worker.catch_up() == head
     assert worker.position() == head
@@ -97,20 +96,20 @@ def test_each_event_is_applied_once_and_the_position_is_tracked(app: FollowupApp
     assert _rows(settings, candidacy) == before
 
 
-def test_a_fresh_worker_resumes_from_its_tracking_record(app: FollowupApplication, settings: Settings):
+def test_a_fresh_worker_resumes_from_its_tracking_record(workers, app: FollowupApplication, settings: Settings):
     _, candidacy, lee, _, held_at = _story(app)
-    (first,) = open_workers(app)
+    (first,) = workers(app, names=["follow_up_queue"])
     first.catch_up()
     app.state_deadline(candidacy, date(2026, 12, 4), held_at + timedelta(hours=1), by=ACTOR)
-    (second,) = open_workers(app)
+    (second,) = workers(app, names=["follow_up_queue"])
     assert second.catch_up() == 1
     check_in = next(r for r in _rows(settings, candidacy) if r[0] == "check_in")
     assert check_in[2].date() == date(2026, 12, 7)  # Mon after Fri 4 Dec
 
 
-def test_the_background_worker_follows_new_events(app: FollowupApplication, settings: Settings):
+def test_the_background_worker_follows_new_events(workers, app: FollowupApplication, settings: Settings):
     _, candidacy, *_ = _story(app)
-    (worker,) = open_workers(app)
+    (worker,) = workers(app, names=["follow_up_queue"])
     worker.start()
     try:
         result = app.send_check_in(candidacy, Channel.PHONE, by=ACTOR)

@@ -102,14 +102,15 @@ def test_after_any_commands_each_live_projection_equals_a_rebuild(commands, sett
     app = open_application(example, clock=lambda: NOW)
     try:
         candidacies, contacts = seed(app)
-        workers = open_workers(app)
+        live_workers = open_workers(app)
         for index, command in enumerate(commands):
             run_command(app, command, candidacies, contacts)
             if index % 4 == 0:  # the live projections follow along, a few events at a time
-                for worker in workers:
+                for worker in live_workers:
                     worker.catch_up()
-        for worker in workers:
+        for worker in live_workers:
             worker.catch_up()
+            worker.close()
         live = snapshot(example)
         for name in PROJECTIONS:
             rebuild_projection(name, app)
@@ -120,11 +121,11 @@ def test_after_any_commands_each_live_projection_equals_a_rebuild(commands, sett
             conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(example.schema_name)))
 
 
-def test_concurrent_writers_and_two_workers_miss_nothing_and_apply_nothing_twice(settings: Settings):
+def test_concurrent_writers_and_two_workers_miss_nothing_and_apply_nothing_twice(workers, settings: Settings):
     app = open_application(settings, clock=lambda: NOW)
     try:
         candidacies, contacts = seed(app, candidacies=8)
-        first, second = open_workers(app), open_workers(app)
+        first, second = workers(app), workers(app)
         for worker in (*first, *second):
             worker.start()
 
@@ -153,11 +154,11 @@ def test_concurrent_writers_and_two_workers_miss_nothing_and_apply_nothing_twice
         app.close()
 
 
-def test_a_rebuild_while_writes_go_on_ends_identical_to_a_fresh_rebuild(settings: Settings):
+def test_a_rebuild_while_writes_go_on_ends_identical_to_a_fresh_rebuild(workers, settings: Settings):
     app = open_application(settings, clock=lambda: NOW)
     try:
         candidacies, contacts = seed(app, candidacies=3)
-        (live_worker,) = open_workers(app, names=["follow_up_queue"])
+        (live_worker,) = workers(app, names=["follow_up_queue"])
         live_worker.start()
         stop = threading.Event()
         read_errors: list[BaseException] = []
@@ -199,7 +200,7 @@ def test_a_rebuild_while_writes_go_on_ends_identical_to_a_fresh_rebuild(settings
         app.close()
 
 
-def test_a_projection_process_killed_mid_stream_resumes_identical_to_a_rebuild(settings: Settings, tmp_path):
+def test_a_projection_process_killed_mid_stream_resumes_identical_to_a_rebuild(workers, settings: Settings, tmp_path):
     app = open_application(settings, clock=lambda: NOW)
     try:
         candidacies, contacts = seed(app, candidacies=3)
@@ -211,14 +212,14 @@ def test_a_projection_process_killed_mid_stream_resumes_identical_to_a_rebuild(s
         env = {**os.environ, "DATABASE_URL": settings.database_url, "FOLLOWUP_SCHEMA": settings.schema_name}
         process = subprocess.Popen([sys.executable, "-m", "api.cli", "projections", "run"], env=env,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        (probe,) = open_workers(app, names=["follow_up_queue"])
+        (probe,) = workers(app, names=["follow_up_queue"])
         deadline = time.monotonic() + 60
         while probe.position() == 0 and time.monotonic() < deadline:
             time.sleep(0.01)
         process.send_signal(signal.SIGKILL)
         process.wait()
         assert probe.position() > 0
-        for worker in open_workers(app):
+        for worker in workers(app):
             worker.catch_up()
         live = snapshot(settings)
         for name in PROJECTIONS:
