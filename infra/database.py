@@ -22,8 +22,6 @@ def embedded_database_url(data_dir: Path) -> str:
     """Start (or reuse) the embedded PostgreSQL under data_dir and return its URI.
 
     The server is stopped when this process exits, unless another process is using it."""
-    import pgserver  # the embedded binaries are only needed when no DATABASE_URL is given
-
     pgdata = (data_dir / "pgdata").resolve()
     with _embedded_lock:
         server = _embedded_servers.get(pgdata)
@@ -33,6 +31,8 @@ def embedded_database_url(data_dir: Path) -> str:
             with warnings.catch_warnings():
                 # pgserver asks platformdirs for a runtime dir it does not need here.
                 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+                import pgserver  # the embedded binaries are only needed when no DATABASE_URL is given
+
                 server = pgserver.get_server(pgdata, cleanup_mode="stop")
             _embedded_servers[pgdata] = server
             atexit.register(_stop_embedded, pgdata)
