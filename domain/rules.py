@@ -126,8 +126,32 @@ def follow_up_items(
         *_connect_linkedin_items(known, as_of, contacts, policy),
         *_stay_in_touch_items(known, as_of, contacts, policy),
     ]
-    items.sort(key=lambda item: (item.due_by.astimezone(timezone.utc), item.kind.value, str(item.contact_id or "")))
+    items.sort(key=_item_order)
     return items
+
+
+def relationship_items(
+    facts: CandidacyFacts,
+    as_of: datetime,
+    *,
+    contacts: Mapping[UUID, ContactFacts] | None = None,
+    policy: FollowUpPolicy = DEFAULT_POLICY,
+) -> list[FollowUpItem]:
+    """Only the connect_linkedin and stay_in_touch items of follow_up_items: the ones a
+    touch with a contact elsewhere (another candidacy, the contact's own stream) can move."""
+    as_of = _utc(as_of, "as_of")
+    known = _facts_occurred_by(facts, as_of)
+    contacts = contacts or {}
+    items = [
+        *_connect_linkedin_items(known, as_of, contacts, policy),
+        *_stay_in_touch_items(known, as_of, contacts, policy),
+    ]
+    items.sort(key=_item_order)
+    return items
+
+
+def _item_order(item: FollowUpItem) -> tuple[datetime, str, str]:
+    return (item.due_by.astimezone(timezone.utc), item.kind.value, str(item.contact_id or ""))
 
 
 def _format_day(d: date) -> str:

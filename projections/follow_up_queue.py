@@ -4,7 +4,7 @@ Its tables:
 - follow_up_items: the items, with due_from, due_by and done_at; status is derived
   at query time, so nothing needs to run when a deadline passes;
 - follow_up_candidacies: each candidacy's facts (JSON) and owner, what the rules read;
-- follow_up_contacts: each employer contact's touches and LinkedIn connection;
+- follow_up_contacts: each employer contact's touches (all, and the latest) and LinkedIn connection;
 - follow_up_interviewers: which contacts interviewed for which candidacy.
 """
 
@@ -26,11 +26,12 @@ from psycopg.types.json import Jsonb
 
 from domain.candidacy import Candidacy
 from domain.contact import Contact
-from domain.rules import follow_up_items
+from domain.rules import follow_up_items, relationship_items
 from domain.values import (
     CandidacyFacts,
     ContactFacts,
     FollowUpItem,
+    FollowUpKind,
     InterviewRound,
     RecordedOutcome,
     SentCheckIn,
@@ -56,9 +57,8 @@ class FollowUpQueueView(PagedView):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        schema = Identifier(self.datastore.schema)
         self.sql_create_statements.extend(
-            SQL(statement).format(schema=schema)
+            self.sql(statement)
             for statement in (
                 """CREATE TABLE IF NOT EXISTS {schema}.follow_up_candidacies (
                     candidacy_id uuid PRIMARY KEY,
@@ -70,6 +70,7 @@ class FollowUpQueueView(PagedView):
                 """CREATE TABLE IF NOT EXISTS {schema}.follow_up_contacts (
                     contact_id uuid PRIMARY KEY,
                     touches timestamptz[] NOT NULL DEFAULT '{{}}',
+                    last_touch_at timestamptz,
                     linkedin_connected_at timestamptz)""",
                 """CREATE TABLE IF NOT EXISTS {schema}.follow_up_interviewers (
                     contact_id uuid NOT NULL,
@@ -94,7 +95,7 @@ class FollowUpQueueView(PagedView):
                 """CREATE INDEX IF NOT EXISTS follow_up_items_open_by_owner
                     ON {schema}.follow_up_items (owner_id, due_by) WHERE done_at IS NULL""",
                 """CREATE INDEX IF NOT EXISTS follow_up_items_by_candidacy
-                    ON {schema}.follow_up_items (candidacy_id)""",
+                    ON {schema}.follow_up_items (candidacy_id, kind)""",
             )
         )
 
@@ -112,14 +113,18 @@ class FollowUpQueueView(PagedView):
             for row in curs.fetchall()
         }
 
-    def load_contacts(self, curs: Cursor[DictRow], ids: Iterable[UUID]) -> dict[UUID, ContactFacts]:
+    def load_latest_touches(self, curs: Cursor[DictRow], ids: Iterable[UUID]) -> dict[UUID, ContactFacts]:
+        """Each contact's latest touch and LinkedIn connection: all the queue needs of it."""
         curs.execute(
-            self.sql("SELECT contact_id, touches, linkedin_connected_at FROM {schema}.follow_up_contacts "
+            self.sql("SELECT contact_id, last_touch_at, linkedin_connected_at FROM {schema}.follow_up_contacts "
                      "WHERE contact_id = ANY(%s)"),
             (list(ids),),
         )
         return {
-            row["contact_id"]: ContactFacts(row["contact_id"], tuple(row["touches"]), row["linkedin_connected_at"])
+            row["contact_id"]: ContactFacts(
+                row["contact_id"], (row["last_touch_at"],) if row["last_touch_at"] else (),
+                row["linkedin_connected_at"],
+            )
             for row in curs.fetchall()
         }
 
@@ -146,28 +151,45 @@ class FollowUpQueueView(PagedView):
             ],
         )
 
-    def save_contacts(self, curs: Cursor[DictRow], contacts: Sequence[ContactFacts]) -> None:
+    def add_touches(self, curs: Cursor[DictRow], changes: dict[UUID, ContactChange]) -> None:
+        """Append the page's touches (only the new ones travel) and keep the latest and the first connection."""
         curs.executemany(
             self.sql(
-                "INSERT INTO {schema}.follow_up_contacts (contact_id, touches, linkedin_connected_at) "
-                "VALUES (%s, %s, %s) ON CONFLICT (contact_id) DO UPDATE "
-                "SET touches = EXCLUDED.touches, linkedin_connected_at = EXCLUDED.linkedin_connected_at"
+                "INSERT INTO {schema}.follow_up_contacts AS c (contact_id, touches, last_touch_at, "
+                "linkedin_connected_at) VALUES (%s, %s, %s, %s) ON CONFLICT (contact_id) DO UPDATE SET "
+                "touches = c.touches || EXCLUDED.touches, "
+                "last_touch_at = greatest(c.last_touch_at, EXCLUDED.last_touch_at), "
+                "linkedin_connected_at = least(c.linkedin_connected_at, EXCLUDED.linkedin_connected_at)"
             ),
-            [(c.contact_id, list(c.touches), c.linkedin_connected_at) for c in contacts],
+            [
+                (contact_id, change.touches, max(change.touches, default=None), change.linkedin_connected_at)
+                for contact_id, change in sorted(changes.items())
+            ],
         )
 
     def save_interviewers(self, curs: Cursor[DictRow], pairs: Iterable[tuple[UUID, UUID]]) -> None:
         curs.executemany(
             self.sql("INSERT INTO {schema}.follow_up_interviewers (contact_id, candidacy_id) VALUES (%s, %s) "
                      "ON CONFLICT DO NOTHING"),
-            list(pairs),
+            sorted(pairs),
         )
 
     def replace_items(
-        self, curs: Cursor[DictRow], candidacy_ids: Sequence[UUID], items: Sequence[tuple[FollowUpItem, CandidacyRow]]
+        self,
+        curs: Cursor[DictRow],
+        candidacy_ids: Sequence[UUID],
+        items: Sequence[tuple[FollowUpItem, CandidacyRow]],
+        kinds: Sequence[str] | None = None,
     ) -> None:
-        curs.execute(self.sql("DELETE FROM {schema}.follow_up_items WHERE candidacy_id = ANY(%s)"),
-                     (list(candidacy_ids),))
+        """Replace the candidacies' items (only those of `kinds`, when given)."""
+        if kinds is None:
+            curs.execute(self.sql("DELETE FROM {schema}.follow_up_items WHERE candidacy_id = ANY(%s)"),
+                         (list(candidacy_ids),))
+        else:
+            curs.execute(
+                self.sql("DELETE FROM {schema}.follow_up_items WHERE candidacy_id = ANY(%s) AND kind = ANY(%s)"),
+                (list(candidacy_ids), list(kinds)),
+            )
         with curs.copy(self.sql(
             "COPY {schema}.follow_up_items (candidacy_id, kind, contact_id, opened_at, candidate_id, owner_id, "
             "team, due_from, due_by, done_at, flags, reason) FROM STDIN"
@@ -178,8 +200,16 @@ class FollowUpQueueView(PagedView):
                     row.owner_id, row.team, item.due_from, item.due_by, item.done_at, list(item.flags), item.reason,
                 ))
 
-    def record_tracking(self, curs: Cursor[DictRow], tracking: Tracking) -> None:
-        self._insert_tracking(curs, tracking)
+
+@dataclass
+class ContactChange:
+    """What one page adds to a contact: new touches, maybe a LinkedIn connection."""
+
+    touches: list[datetime]
+    linkedin_connected_at: datetime | None = None
+
+
+RELATIONSHIP_KINDS = (FollowUpKind.CONNECT_LINKEDIN.value, FollowUpKind.STAY_IN_TOUCH.value)
 
 
 class FollowUpQueueProjection(PagedProjection[FollowUpQueueView]):
@@ -196,59 +226,63 @@ class FollowUpQueueProjection(PagedProjection[FollowUpQueueView]):
         view = self.view
         with view.datastore.transaction(commit=True) as curs:
             view.start_page(curs, tracking.application_name)
+            candidacy_events = [e for e in events if isinstance(e, Candidacy.Event)]
+            changed = {e.originator_id for e in candidacy_events}
             candidacies = view.load_candidacies(
-                curs, {e.originator_id for e in events if not isinstance(e, Candidacy.Opened)
-                       and isinstance(e, Candidacy.Event)}
+                curs, {e.originator_id for e in candidacy_events if not isinstance(e, Candidacy.Opened)}
             )
-            touched_contacts = {contact_id for e in events for contact_id in _contacts_touched(e)}
-            contacts = view.load_contacts(curs, touched_contacts)
-            dirty_candidacies: set[UUID] = set()
+            contact_changes: dict[UUID, ContactChange] = {}
             new_interviewers: set[tuple[UUID, UUID]] = set()
-
-            # Only a contact's newer last touch or a LinkedIn connection moves other candidacies' items.
-            previous_contacts = dict(contacts)
             for event in events:
-                if isinstance(event, Candidacy.Event):
-                    if isinstance(event, Candidacy.Opened):
-                        candidacies[event.originator_id] = CandidacyRow(
-                            CandidacyFacts(event.originator_id, event.candidate_id, event.timezone,
-                                           event.country, event.subdivision),
-                            event.owner_id, event.team,
+                if isinstance(event, Candidacy.Opened):
+                    candidacies[event.originator_id] = CandidacyRow(
+                        CandidacyFacts(event.originator_id, event.candidate_id, event.timezone,
+                                       event.country, event.subdivision),
+                        event.owner_id, event.team,
+                    )
+                elif isinstance(event, Candidacy.Event):
+                    row = candidacies[event.originator_id]
+                    row.facts = _apply(row.facts, event)
+                    if isinstance(event, Candidacy.Interview):
+                        new_interviewers.update((c, event.originator_id) for c in event.interviewer_ids)
+                for contact_id in _contacts_touched(event):
+                    change = contact_changes.setdefault(contact_id, ContactChange([]))
+                    if isinstance(event, Contact.LinkedInConnected):
+                        change.linkedin_connected_at = min(
+                            filter(None, (change.linkedin_connected_at, event.connected_at))
                         )
                     else:
-                        row = candidacies[event.originator_id]
-                        row.facts = _apply(row.facts, event)
-                        if isinstance(event, Candidacy.Interview):
-                            new_interviewers.update((c, event.originator_id) for c in event.interviewer_ids)
-                    dirty_candidacies.add(event.originator_id)
-                for contact_id in _contacts_touched(event):
-                    contact = contacts.get(contact_id) or ContactFacts(contact_id)
-                    contacts[contact_id] = _touch(contact, event)
+                        change.touches.append(event.occurred_at)
 
-            # A touch moves the stay-in-touch item of every closed candidacy the contact interviewed for.
+            before = view.load_latest_touches(curs, contact_changes)
+            view.add_touches(curs, contact_changes)
             view.save_interviewers(curs, new_interviewers)
-            moved_contacts = {
-                contact_id for contact_id in touched_contacts
-                if _moves_stay_in_touch(previous_contacts.get(contact_id), contacts[contact_id])
+            # A contact's newer latest touch (or connection) moves the relationship items of
+            # every closed candidacy that contact interviewed for; nothing else of theirs changes.
+            moved = {
+                contact_id for contact_id, change in contact_changes.items()
+                if _moves_relationship(before.get(contact_id), change)
             }
-            dirty_candidacies |= view.closed_candidacies_interviewed_by(curs, moved_contacts)
-            missing = dirty_candidacies - candidacies.keys()
-            candidacies.update(view.load_candidacies(curs, missing))
-            interviewers = {c for cid in dirty_candidacies for c in candidacies[cid].facts.interviewer_ids}
-            contacts.update(view.load_contacts(curs, interviewers - contacts.keys()))
+            relationship_only = view.closed_candidacies_interviewed_by(curs, moved) - changed
+            candidacies.update(view.load_candidacies(curs, relationship_only))
+            interviewers = {
+                contact_id for cid in changed | relationship_only
+                for contact_id in candidacies[cid].facts.interviewer_ids
+            }
+            contacts = view.load_latest_touches(curs, interviewers)
 
-            rows = [candidacies[cid] for cid in sorted(dirty_candidacies)]
-            # Evaluated after every fact, only each contact's latest touch matters.
-            latest_touches = {contact_id: _latest_touch_only(contact) for contact_id, contact in contacts.items()}
-            items = [
-                (item, row)
-                for row in rows
-                for item in follow_up_items(row.facts, AFTER_EVERYTHING, contacts=latest_touches, policy=self.policy)
-            ]
-            view.save_candidacies(curs, [candidacies[cid] for cid in sorted(dirty_candidacies)])
-            view.save_contacts(curs, [contacts[cid] for cid in sorted(touched_contacts)])
-            view.replace_items(curs, sorted(dirty_candidacies), items)
-            view.record_tracking(curs, tracking)
+            changed_rows = [candidacies[cid] for cid in sorted(changed)]
+            view.save_candidacies(curs, changed_rows)
+            view.replace_items(curs, sorted(changed), [
+                (item, row) for row in changed_rows
+                for item in follow_up_items(row.facts, AFTER_EVERYTHING, contacts=contacts, policy=self.policy)
+            ])
+            view.replace_items(curs, sorted(relationship_only), [
+                (item, candidacies[cid]) for cid in sorted(relationship_only)
+                for item in relationship_items(candidacies[cid].facts, AFTER_EVERYTHING, contacts=contacts,
+                                               policy=self.policy)
+            ], kinds=RELATIONSHIP_KINDS)
+            view._insert_tracking(curs, tracking)
 
 
 def _apply(facts: CandidacyFacts, event: DomainEventProtocol[UUID]) -> CandidacyFacts:
@@ -281,20 +315,11 @@ def _contacts_touched(event: DomainEventProtocol[UUID]) -> tuple[UUID, ...]:
     return ()
 
 
-def _latest_touch_only(contact: ContactFacts) -> ContactFacts:
-    return replace(contact, touches=(max(contact.touches),) if contact.touches else ())
-
-
-def _moves_stay_in_touch(before: ContactFacts | None, after: ContactFacts) -> bool:
-    if before is None:
+def _moves_relationship(before: ContactFacts | None, change: ContactChange) -> bool:
+    if change.linkedin_connected_at is not None and (
+        before is None or before.linkedin_connected_at is None
+        or change.linkedin_connected_at < before.linkedin_connected_at
+    ):
         return True
-    if before.linkedin_connected_at != after.linkedin_connected_at:
-        return True
-    return max(after.touches, default=None) != max(before.touches, default=None)
-
-
-def _touch(contact: ContactFacts, event: DomainEventProtocol[UUID]) -> ContactFacts:
-    if isinstance(event, Contact.LinkedInConnected):
-        earliest = min(filter(None, (contact.linkedin_connected_at, event.connected_at)))
-        return replace(contact, linkedin_connected_at=earliest)
-    return replace(contact, touches=(*contact.touches, event.occurred_at))
+    latest_before = max(before.touches, default=None) if before is not None else None
+    return bool(change.touches) and (latest_before is None or max(change.touches) > latest_before)
