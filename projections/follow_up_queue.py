@@ -242,7 +242,7 @@ class FollowUpQueueProjection(PagedProjection[FollowUpQueueView]):
                     )
                 elif isinstance(event, Candidacy.Event):
                     row = candidacies[event.originator_id]
-                    row.facts = _apply(row.facts, event)
+                    row.facts = apply_candidacy_event(row.facts, event)
                     if isinstance(event, Candidacy.Interview):
                         new_interviewers.update((c, event.originator_id) for c in event.interviewer_ids)
                 for contact_id in _contacts_touched(event):
@@ -285,7 +285,7 @@ class FollowUpQueueProjection(PagedProjection[FollowUpQueueView]):
             view._insert_tracking(curs, tracking)
 
 
-def _apply(facts: CandidacyFacts, event: DomainEventProtocol[UUID]) -> CandidacyFacts:
+def apply_candidacy_event(facts: CandidacyFacts, event: DomainEventProtocol[UUID]) -> CandidacyFacts:
     """The read side's copy of a candidacy's facts, moved on by one event."""
     if isinstance(event, Candidacy.Interview):
         round_ = InterviewRound(event.held_at, tuple(event.interviewer_ids), event.format)

@@ -9,11 +9,17 @@ from eventsourcing.utils import Environment
 
 from domain.application import FollowupApplication
 from domain.policy import DEFAULT_POLICY, FollowUpPolicy
+from projections.analytics import AnalyticsProjection, AnalyticsView
+from projections.audit import AuditProjection, AuditView
+from projections.contact_network import ContactNetworkProjection, ContactNetworkView
 from projections.follow_up_queue import FollowUpQueueProjection, FollowUpQueueView
 from projections.paging import PagedProjection, ProjectionWorker
 
 PROJECTIONS: dict[str, tuple[type[PagedProjection[Any]], type[Any]]] = {
     FollowUpQueueProjection.name: (FollowUpQueueProjection, FollowUpQueueView),
+    ContactNetworkProjection.name: (ContactNetworkProjection, ContactNetworkView),
+    AnalyticsProjection.name: (AnalyticsProjection, AnalyticsView),
+    AuditProjection.name: (AuditProjection, AuditView),
 }
 
 

@@ -1,0 +1,256 @@
+"""Request and response bodies of the HTTP API (pydantic v2): unknown fields are refused."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated, Any
+from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, BaseModel, ConfigDict, EmailStr, Field
+
+from domain.values import CareerStage, Channel, FollowUpKind, FollowUpStatus, InterviewFormat, NoteKind, Outcome, Role
+
+
+def _iana_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name!r} is not an IANA time zone name (e.g. America/New_York)") from None
+    return name
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+_URL = re.compile(r"^https?://\S+$")
+
+
+def _http_url(value: str) -> str:
+    if not _URL.match(value):
+        raise ValueError("must be an http(s) URL")
+    return value
+
+
+Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_not_blank)]
+Text = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_not_blank)]
+Phone = Annotated[str, Field(min_length=1, max_length=40)]
+Url = Annotated[str, Field(max_length=500), AfterValidator(_http_url)]
+TimeZone = Annotated[str, Field(max_length=64), AfterValidator(_iana_timezone)]
+
+
+def _text_only(value: Any) -> Any:
+    # A JSON number is not a timestamp or a date, though pydantic's lax mode would read it as one.
+    if not isinstance(value, str):
+        raise ValueError("must be a string in RFC 3339 form")
+    return value
+
+
+# An instant must carry its offset: RFC 3339, e.g. 2026-11-25T10:00:00-05:00.
+Instant = Annotated[AwareDatetime, BeforeValidator(_text_only)]
+Day = Annotated[date, BeforeValidator(_text_only)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# Commands.
+
+
+class NewRecruiterBody(Body):
+    name: Name
+    role: Role
+    team: Text | None = None
+
+
+class NewCandidateBody(Body):
+    name: Name
+    email: EmailStr | None = Field(default=None, max_length=254)
+    phone: Phone | None = None
+    specialty: Text | None = None
+    career_stage: CareerStage | None = None
+
+
+class NewContactBody(Body):
+    name: Name
+    company: Text
+    title: Text | None = None
+    email: EmailStr | None = Field(default=None, max_length=254)
+    linkedin_url: Url | None = None
+
+
+class ContactNoteBody(Body):
+    kind: NoteKind
+    channel: Channel
+    sent_at: Instant | None = None
+
+
+class LinkedInBody(Body):
+    connected_at: Instant | None = None
+
+
+class NewCandidacyBody(Body):
+    candidate_id: UUID
+    company: Text
+    position: Text
+    timezone: TimeZone | None = None
+    country: Annotated[str, Field(pattern=r"^[A-Za-z]{2}$")] | None = None
+    subdivision: Annotated[str, Field(min_length=1, max_length=10)] | None = None
+
+
+class InterviewBody(Body):
+    held_at: Instant
+    interviewer_ids: Annotated[list[UUID], Field(min_length=1, max_length=50)]
+    format: InterviewFormat = InterviewFormat.IN_PERSON
+
+
+class DeadlineBody(Body):
+    decide_by: Day
+    stated_at: Instant | None = None
+
+
+class CandidacyNoteBody(Body):
+    contact_id: UUID
+    kind: NoteKind
+    channel: Channel
+    sent_at: Instant | None = None
+
+
+class CheckInBody(Body):
+    channel: Channel
+    contact_id: UUID | None = None
+    sent_at: Instant | None = None
+
+
+class OutcomeBody(Body):
+    outcome: Outcome
+    occurred_at: Instant | None = None
+
+
+class Created(BaseModel):
+    id: UUID
+    version: int
+    position: int
+
+
+class CreatedWithKey(Created):
+    api_key: str | None = Field(description="The new API key, shown in this answer only.")
+
+
+# Reads.
+
+
+class CandidateOut(BaseModel):
+    id: UUID
+    version: int
+    name: str
+    email: str | None
+    phone: str | None
+    specialty: str | None
+    career_stage: CareerStage | None
+    owner_id: UUID
+    team: str | None
+    created_at: datetime
+    modified_at: datetime
+
+
+class ContactOut(BaseModel):
+    id: UUID
+    version: int
+    name: str
+    company: str
+    title: str | None
+    email: str | None
+    linkedin_url: str | None
+    linkedin_connected_at: datetime | None
+    created_at: datetime
+    modified_at: datetime
+
+
+class InterviewOut(BaseModel):
+    held_at: datetime
+    interviewer_ids: list[UUID]
+    format: InterviewFormat
+
+
+class DeadlineOut(BaseModel):
+    decide_by: date
+    stated_at: datetime
+
+
+class NoteOut(BaseModel):
+    contact_id: UUID
+    kind: NoteKind
+    channel: Channel
+    sent_at: datetime
+
+
+class CheckInOut(BaseModel):
+    channel: Channel
+    contact_id: UUID | None
+    sent_at: datetime
+
+
+class OutcomeOut(BaseModel):
+    outcome: Outcome
+    occurred_at: datetime
+
+
+class CandidacyOut(BaseModel):
+    id: UUID
+    version: int
+    candidate_id: UUID
+    owner_id: UUID
+    team: str | None
+    company: str
+    position: str
+    timezone: str
+    country: str
+    subdivision: str | None
+    interviews: list[InterviewOut]
+    deadlines: list[DeadlineOut]
+    notes: list[NoteOut]
+    check_ins: list[CheckInOut]
+    outcome: OutcomeOut | None
+    closed: bool
+    created_at: datetime
+    modified_at: datetime
+
+
+class FollowUpOut(BaseModel):
+    kind: FollowUpKind
+    candidacy_id: UUID
+    candidate_id: UUID
+    contact_id: UUID | None
+    due_from: datetime
+    due_by: datetime
+    status: FollowUpStatus
+    reason: str
+    flags: list[str]
+    done_at: datetime | None
+
+
+class FollowUpPage(BaseModel):
+    items: list[FollowUpOut]
+    next_cursor: str | None
+
+
+class HistoryEventOut(BaseModel):
+    type: str
+    version: int
+    position: int | None
+    occurred_at: datetime | None
+    recorded_at: datetime
+    actor_id: UUID | None
+    correlation_id: str | None
+    data: dict[str, Any]
+
+
+class HistoryPage(BaseModel):
+    items: list[HistoryEventOut]
+    next_cursor: str | None

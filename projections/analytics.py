@@ -1,0 +1,404 @@
+"""Follow-up analytics: per-interview and per-candidacy facts, and per-recruiter and per-team roll-ups.
+
+Its tables (each candidacy's rows are recomputed from its facts, by the domain's rules,
+whenever one of its events arrives):
+- analytics_interviews: one row per interviewer of each interview round, with the
+  thank-you note that answered it, how many hours it took and whether it was on time;
+- analytics_candidacies: one row per candidacy, with its latest round, its check-in
+  against the check-in window, the two-week guideline, the outcome, and the facts (JSON).
+
+Its views, evaluated at now() so that nothing needs to run when a window closes:
+- analytics_check_ins: each candidacy's check-in timing, with `missing` and `pending` resolved;
+- analytics_recruiter_summary, analytics_team_summary: the compliance figures;
+- analytics_recruiter_outcomes, analytics_team_outcomes: outcomes by whether a thank-you
+  went out on time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import Tracking
+from eventsourcing.utils import get_topic
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Composed, Identifier
+from psycopg.types.json import Jsonb
+
+from domain.candidacy import Candidacy
+from domain.rules import check_in_window, follow_up_items
+from domain.values import (
+    FLAG_EARLY,
+    FLAG_LATE,
+    CandidacyFacts,
+    FollowUpItem,
+    FollowUpKind,
+    NoteKind,
+)
+from projections.facts_codec import facts_from_json, facts_to_json
+from projections.follow_up_queue import AFTER_EVERYTHING
+from projections.follow_up_queue import apply_candidacy_event as apply_candidacy_event
+from projections.paging import PagedProjection, PagedView
+
+# Check-in timings stored once known; `missing` (window closed, nothing sent) and
+# `pending` (window still ahead) depend on the clock and are resolved by the views.
+EARLY = "early"
+ON_TIME = "on_time"
+LATE = "late"
+MISSING = "missing"
+NOT_OWED = "not_owed"  # the outcome came before the window closed: no check-in was needed
+
+
+@dataclass
+class CandidacyRow:
+    facts: CandidacyFacts
+    owner_id: UUID
+    team: str | None
+    company: str
+
+
+@dataclass(frozen=True)
+class InterviewFact:
+    """One interviewer of one round, and the thank-you that answered it."""
+
+    candidacy_id: UUID
+    held_at: datetime
+    contact_id: UUID
+    owner_id: UUID
+    team: str | None
+    format: str
+    due_by: datetime
+    thank_you_sent_at: datetime | None
+    hours_to_thank_you: float | None
+    on_time: bool | None
+    channel: str | None
+
+
+@dataclass(frozen=True)
+class CandidacyFact:
+    candidacy_id: UUID
+    candidate_id: UUID
+    owner_id: UUID
+    team: str | None
+    company: str
+    interviews: int
+    latest_round_held_at: datetime | None
+    check_in_due_from: datetime | None
+    check_in_due_by: datetime | None
+    check_in_sent_at: datetime | None
+    check_in_timing: str | None
+    followed_up_within_14_days: bool | None
+    outcome: str | None
+    outcome_at: datetime | None
+    thank_you_within_24h: bool
+    facts: CandidacyFacts
+
+
+def _summary_view(name: str, group_by: str) -> str:
+    """A roll-up view of the compliance figures, grouped by `group_by` columns."""
+    return f"""CREATE OR REPLACE VIEW {{schema}}.{name} AS
+        WITH thank_yous AS (
+            SELECT {group_by},
+                   count(*) FILTER (WHERE thank_you_sent_at IS NOT NULL OR due_by < now()) AS thank_yous_owed,
+                   count(*) FILTER (WHERE on_time) AS thank_yous_on_time,
+                   count(*) FILTER (WHERE on_time IS false) AS thank_yous_late,
+                   percentile_cont(0.5) WITHIN GROUP (ORDER BY hours_to_thank_you) AS median_hours_to_thank_you
+            FROM {{schema}}.analytics_interviews GROUP BY {group_by}),
+        check_ins AS (
+            SELECT {group_by},
+                   count(*) FILTER (WHERE timing = 'early') AS check_ins_early,
+                   count(*) FILTER (WHERE timing = 'on_time') AS check_ins_on_time,
+                   count(*) FILTER (WHERE timing = 'late') AS check_ins_late,
+                   count(*) FILTER (WHERE timing = 'missing') AS check_ins_missing,
+                   count(*) FILTER (WHERE timing = 'pending') AS check_ins_pending,
+                   count(*) FILTER (WHERE timing = 'not_owed') AS check_ins_not_owed,
+                   count(*) FILTER (WHERE followed_up_within_14_days
+                                    OR latest_round_held_at < now() - interval '14 days') AS follow_ups_measured,
+                   count(*) FILTER (WHERE followed_up_within_14_days) AS followed_up_within_14_days
+            FROM {{schema}}.analytics_check_ins GROUP BY {group_by})
+        SELECT {group_by},
+               coalesce(t.thank_yous_owed, 0) AS thank_yous_owed,
+               coalesce(t.thank_yous_on_time, 0) AS thank_yous_on_time,
+               coalesce(t.thank_yous_late, 0) AS thank_yous_late,
+               t.thank_yous_on_time::double precision / nullif(t.thank_yous_owed, 0) AS thank_you_on_time_rate,
+               t.median_hours_to_thank_you,
+               coalesce(c.check_ins_early, 0) AS check_ins_early,
+               coalesce(c.check_ins_on_time, 0) AS check_ins_on_time,
+               coalesce(c.check_ins_late, 0) AS check_ins_late,
+               coalesce(c.check_ins_missing, 0) AS check_ins_missing,
+               coalesce(c.check_ins_pending, 0) AS check_ins_pending,
+               coalesce(c.check_ins_not_owed, 0) AS check_ins_not_owed,
+               coalesce(c.follow_ups_measured, 0) AS follow_ups_measured,
+               coalesce(c.followed_up_within_14_days, 0) AS followed_up_within_14_days,
+               c.followed_up_within_14_days::double precision / nullif(c.follow_ups_measured, 0)
+                   AS followed_up_within_14_days_share
+        FROM thank_yous t FULL JOIN check_ins c USING ({group_by})"""
+
+
+def _outcomes_view(name: str, group_by: str) -> str:
+    return f"""CREATE OR REPLACE VIEW {{schema}}.{name} AS
+        SELECT {group_by}, outcome, thank_you_within_24h, count(*) AS candidacies
+        FROM {{schema}}.analytics_candidacies
+        WHERE outcome IS NOT NULL
+        GROUP BY {group_by}, outcome, thank_you_within_24h"""
+
+
+class AnalyticsView(PagedView):
+    """The analytics tables and views, written with the tracking record in one transaction."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sql_create_statements.extend(
+            self.sql(statement)
+            for statement in (
+                """CREATE TABLE IF NOT EXISTS {schema}.analytics_candidacies (
+                    candidacy_id uuid PRIMARY KEY,
+                    candidate_id uuid NOT NULL,
+                    owner_id uuid NOT NULL,
+                    team text,
+                    company text NOT NULL,
+                    interviews integer NOT NULL,
+                    latest_round_held_at timestamptz,
+                    check_in_due_from timestamptz,
+                    check_in_due_by timestamptz,
+                    check_in_sent_at timestamptz,
+                    check_in_timing text,
+                    followed_up_within_14_days boolean,
+                    outcome text,
+                    outcome_at timestamptz,
+                    thank_you_within_24h boolean NOT NULL,
+                    facts jsonb NOT NULL)""",
+                """CREATE INDEX IF NOT EXISTS analytics_candidacies_by_owner
+                    ON {schema}.analytics_candidacies (owner_id, latest_round_held_at)""",
+                """CREATE INDEX IF NOT EXISTS analytics_candidacies_by_team
+                    ON {schema}.analytics_candidacies (team, latest_round_held_at)""",
+                """CREATE TABLE IF NOT EXISTS {schema}.analytics_interviews (
+                    candidacy_id uuid NOT NULL,
+                    held_at timestamptz NOT NULL,
+                    contact_id uuid NOT NULL,
+                    owner_id uuid NOT NULL,
+                    team text,
+                    format text NOT NULL,
+                    due_by timestamptz NOT NULL,
+                    thank_you_sent_at timestamptz,
+                    hours_to_thank_you double precision,
+                    on_time boolean,
+                    channel text)""",
+                """CREATE INDEX IF NOT EXISTS analytics_interviews_by_candidacy
+                    ON {schema}.analytics_interviews (candidacy_id)""",
+                """CREATE INDEX IF NOT EXISTS analytics_interviews_by_team
+                    ON {schema}.analytics_interviews (team, held_at)""",
+                """CREATE INDEX IF NOT EXISTS analytics_interviews_by_owner
+                    ON {schema}.analytics_interviews (owner_id, held_at)""",
+                """CREATE OR REPLACE VIEW {schema}.analytics_check_ins AS
+                    SELECT candidacy_id, candidate_id, owner_id, team, company, latest_round_held_at,
+                           check_in_due_from, check_in_due_by, check_in_sent_at,
+                           CASE
+                               WHEN check_in_timing IS NOT NULL THEN check_in_timing
+                               WHEN latest_round_held_at IS NULL THEN NULL
+                               WHEN check_in_due_by < now() THEN 'missing'
+                               ELSE 'pending'
+                           END AS timing,
+                           followed_up_within_14_days, outcome, outcome_at
+                    FROM {schema}.analytics_candidacies""",
+                _summary_view("analytics_recruiter_summary", "owner_id, team"),
+                _summary_view("analytics_team_summary", "team"),
+                _outcomes_view("analytics_recruiter_outcomes", "owner_id, team"),
+                _outcomes_view("analytics_team_outcomes", "team"),
+            )
+        )
+
+    def sql(self, statement: str) -> Composed:
+        return SQL(statement).format(schema=Identifier(self.datastore.schema))
+
+    def load_candidacies(self, curs: Cursor[DictRow], ids: Iterable[UUID]) -> dict[UUID, CandidacyRow]:
+        curs.execute(
+            self.sql("SELECT owner_id, team, company, facts FROM {schema}.analytics_candidacies "
+                     "WHERE candidacy_id = ANY(%s)"),
+            (list(ids),),
+        )
+        rows = (
+            CandidacyRow(facts_from_json(row["facts"]), row["owner_id"], row["team"], row["company"])
+            for row in curs.fetchall()
+        )
+        return {row.facts.candidacy_id: row for row in rows}
+
+    def save_candidacies(self, curs: Cursor[DictRow], facts: Sequence[CandidacyFact]) -> None:
+        curs.executemany(
+            self.sql(
+                "INSERT INTO {schema}.analytics_candidacies (candidacy_id, candidate_id, owner_id, team, company, "
+                "interviews, latest_round_held_at, check_in_due_from, check_in_due_by, check_in_sent_at, "
+                "check_in_timing, followed_up_within_14_days, outcome, outcome_at, thank_you_within_24h, facts) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                "ON CONFLICT (candidacy_id) DO UPDATE SET "
+                "interviews = EXCLUDED.interviews, latest_round_held_at = EXCLUDED.latest_round_held_at, "
+                "check_in_due_from = EXCLUDED.check_in_due_from, check_in_due_by = EXCLUDED.check_in_due_by, "
+                "check_in_sent_at = EXCLUDED.check_in_sent_at, check_in_timing = EXCLUDED.check_in_timing, "
+                "followed_up_within_14_days = EXCLUDED.followed_up_within_14_days, "
+                "outcome = EXCLUDED.outcome, outcome_at = EXCLUDED.outcome_at, "
+                "thank_you_within_24h = EXCLUDED.thank_you_within_24h, facts = EXCLUDED.facts"
+            ),
+            [
+                (f.candidacy_id, f.candidate_id, f.owner_id, f.team, f.company, f.interviews,
+                 f.latest_round_held_at, f.check_in_due_from, f.check_in_due_by, f.check_in_sent_at,
+                 f.check_in_timing, f.followed_up_within_14_days, f.outcome, f.outcome_at,
+                 f.thank_you_within_24h, Jsonb(facts_to_json(f.facts)))
+                for f in facts
+            ],
+        )
+
+    def replace_interviews(
+        self, curs: Cursor[DictRow], candidacy_ids: Sequence[UUID], facts: Sequence[InterviewFact]
+    ) -> None:
+        curs.execute(self.sql("DELETE FROM {schema}.analytics_interviews WHERE candidacy_id = ANY(%s)"),
+                     (list(candidacy_ids),))
+        with curs.copy(self.sql(
+            "COPY {schema}.analytics_interviews (candidacy_id, held_at, contact_id, owner_id, team, format, "
+            "due_by, thank_you_sent_at, hours_to_thank_you, on_time, channel) FROM STDIN (FORMAT BINARY)"
+        )) as copy:
+            copy.set_types(["uuid", "timestamptz", "uuid", "uuid", "text", "text", "timestamptz", "timestamptz",
+                            "float8", "bool", "text"])
+            for f in facts:
+                copy.write_row((
+                    f.candidacy_id, f.held_at, f.contact_id, f.owner_id, f.team, f.format, f.due_by,
+                    f.thank_you_sent_at, f.hours_to_thank_you, f.on_time, f.channel,
+                ))
+
+    def record_tracking(self, curs: Cursor[DictRow], tracking: Tracking) -> None:
+        self._insert_tracking(curs, tracking)
+
+
+class AnalyticsProjection(PagedProjection[AnalyticsView]):
+    name = "analytics"
+    topics = tuple(
+        get_topic(event_class)
+        for event_class in (
+            Candidacy.Opened, Candidacy.Interview, Candidacy.DeadlineStated, Candidacy.NoteSent,
+            Candidacy.CheckInSent, Candidacy.OutcomeRecorded,
+        )
+    )
+
+    def process_page(self, events: Sequence[DomainEventProtocol[UUID]], tracking: Tracking) -> None:
+        view = self.view
+        with view.datastore.transaction(commit=True) as curs:
+            view.start_page(curs, tracking.application_name)
+            candidacies = view.load_candidacies(
+                curs, {e.originator_id for e in events if not isinstance(e, Candidacy.Opened)}
+            )
+            for event in events:
+                if isinstance(event, Candidacy.Opened):
+                    candidacies[event.originator_id] = CandidacyRow(
+                        CandidacyFacts(event.originator_id, event.candidate_id, event.timezone,
+                                       event.country, event.subdivision),
+                        event.owner_id, event.team, event.company,
+                    )
+                else:
+                    row = candidacies[event.originator_id]
+                    row.facts = apply_candidacy_event(row.facts, event)
+
+            dirty = sorted(candidacies)
+            candidacy_facts = []
+            interview_facts = []
+            for candidacy_id in dirty:
+                row = candidacies[candidacy_id]
+                items = follow_up_items(row.facts, AFTER_EVERYTHING, policy=self.policy)
+                candidacy_facts.append(self.candidacy_fact(row, items))
+                interview_facts.extend(self.interview_facts(row, items))
+            if dirty:
+                view.save_candidacies(curs, candidacy_facts)
+                view.replace_interviews(curs, dirty, interview_facts)
+            view.record_tracking(curs, tracking)
+
+    def interview_facts(self, row: CandidacyRow, items: list[FollowUpItem]) -> list[InterviewFact]:
+        facts = row.facts
+        formats = {round_.held_at: round_.format.value for round_ in facts.interviews}
+        result = []
+        for item in _of_kind(items, FollowUpKind.THANK_YOU):
+            assert item.contact_id is not None  # a thank-you is always to one interviewer
+            sent_at = item.done_at
+            channel = next(
+                (note.channel.value for note in facts.notes
+                 if note.kind is NoteKind.THANK_YOU and note.contact_id == item.contact_id
+                 and note.sent_at == sent_at),
+                None,
+            )
+            result.append(InterviewFact(
+                candidacy_id=facts.candidacy_id,
+                held_at=item.opened_at,
+                contact_id=item.contact_id,
+                owner_id=row.owner_id,
+                team=row.team,
+                format=formats[item.opened_at],
+                due_by=item.due_by,
+                thank_you_sent_at=sent_at,
+                hours_to_thank_you=_hours_between(item.opened_at, sent_at) if sent_at is not None else None,
+                on_time=(FLAG_LATE not in item.flags) if sent_at is not None else None,
+                channel=channel,
+            ))
+        return result
+
+    def candidacy_fact(self, row: CandidacyRow, items: list[FollowUpItem]) -> CandidacyFact:
+        facts = row.facts
+        latest_round = max(facts.interviews, key=lambda r: r.held_at) if facts.interviews else None
+        due_from = due_by = sent_at = None
+        timing = followed_up = None
+        if latest_round is not None:
+            due_from, due_by, sent_at, timing = self._check_in(facts, latest_round.held_at, items)
+            within = latest_round.held_at + timedelta(days=self.policy.follow_up_within_days)
+            followed_up = any(latest_round.held_at <= c.sent_at <= within for c in facts.check_ins)
+        thank_yous = _of_kind(items, FollowUpKind.THANK_YOU)
+        return CandidacyFact(
+            candidacy_id=facts.candidacy_id,
+            candidate_id=facts.candidate_id,
+            owner_id=row.owner_id,
+            team=row.team,
+            company=row.company,
+            interviews=len(facts.interviews),
+            latest_round_held_at=latest_round.held_at if latest_round is not None else None,
+            check_in_due_from=due_from,
+            check_in_due_by=due_by,
+            check_in_sent_at=sent_at,
+            check_in_timing=timing,
+            followed_up_within_14_days=followed_up,
+            outcome=facts.outcome.outcome.value if facts.outcome is not None else None,
+            outcome_at=facts.outcome.occurred_at if facts.outcome is not None else None,
+            thank_you_within_24h=any(i.done_at is not None and FLAG_LATE not in i.flags for i in thank_yous),
+            facts=facts,
+        )
+
+    def _check_in(
+        self, facts: CandidacyFacts, latest_round_held_at: datetime, items: list[FollowUpItem]
+    ) -> tuple[datetime, datetime, datetime | None, str | None]:
+        """The check-in that answered the latest round: its window, when it went out, and how timely it was."""
+        check_ins = sorted(_of_kind(items, FollowUpKind.CHECK_IN), key=lambda i: i.opened_at)
+        if check_ins:
+            first = check_ins[0]
+            if first.done_at is None:
+                return first.due_from, first.due_by, None, None
+            timing = EARLY if FLAG_EARLY in first.flags else LATE if FLAG_LATE in first.flags else ON_TIME
+            return first.due_from, first.due_by, first.done_at, timing
+        # No item: the outcome came before any check-in, so none is owed now. It was
+        # missed if the window, as the employer had stated it by then, had already closed.
+        assert facts.outcome is not None
+        stated = sorted((d for d in facts.deadlines if d.stated_at <= facts.outcome.occurred_at),
+                        key=lambda d: d.stated_at)
+        window = check_in_window(
+            latest_round_held_at,
+            stated[-1].decide_by if stated else None,
+            timezone=facts.timezone, country=facts.country, subdivision=facts.subdivision, policy=self.policy,
+        )
+        timing = MISSING if facts.outcome.occurred_at > window.due_by else NOT_OWED
+        return window.due_from, window.due_by, None, timing
+
+
+def _of_kind(items: list[FollowUpItem], kind: FollowUpKind) -> list[FollowUpItem]:
+    return [item for item in items if item.kind is kind]
+
+
+def _hours_between(start: datetime, end: datetime) -> float:
+    return round((end.astimezone(UTC) - start.astimezone(UTC)).total_seconds() / 3600, 2)
