@@ -42,7 +42,7 @@ from domain.values import (
 )
 from projections.facts_codec import facts_from_json, facts_to_json
 from projections.follow_up_queue import AFTER_EVERYTHING
-from projections.follow_up_queue import apply_candidacy_event as apply_candidacy_event
+from projections.follow_up_queue import apply_candidacy_event
 from projections.paging import PagedProjection, PagedView
 
 # Check-in timings stored once known; `missing` (window closed, nothing sent) and
