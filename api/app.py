@@ -22,7 +22,9 @@ from api.deps import ReadSide
 from api.errors import PROBLEM_JSON, correlation_id_var, install_error_handlers, internal_error_body, problem_body
 from api.idempotency import IdempotencyStore
 from api.metrics import ApiMetrics
-from api.routes import candidacies, candidates, contacts, follow_ups, operations, recruiters
+from api.routes import (
+    analytics, audit, candidacies, candidates, contacts, follow_ups, network, operations, recruiters, reports,
+)
 from infra.eventstore import database_url, open_application
 from infra.settings import Settings, get_settings
 from projections.registry import open_workers
@@ -53,7 +55,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = ApiMetrics()
     install_error_handlers(app)
-    for module in (recruiters, candidates, contacts, candidacies, follow_ups, operations):
+    for module in (
+        recruiters, candidates, contacts, candidacies, follow_ups, network, analytics, audit, reports, operations,
+    ):
         app.include_router(module.router)
     app.add_middleware(RequestGuard, metrics=app.state.metrics)
     return app
@@ -68,8 +72,10 @@ def _open(app: FastAPI, settings: Settings) -> None:
     )
     idempotency = IdempotencyStore(pool, settings.schema_name)
     idempotency.create_table()
-    for worker in workers:
-        worker.start()
+    # Without them the workers still tell the API how far the projections (run elsewhere) have got.
+    if settings.run_projections:
+        for worker in workers:
+            worker.start()
     app.state.application = application
     app.state.idempotency = idempotency
     app.state.read_side = ReadSide(application, workers, pool, settings.schema_name)
@@ -78,7 +84,7 @@ def _open(app: FastAPI, settings: Settings) -> None:
 def _close(app: FastAPI) -> None:
     read_side: ReadSide = app.state.read_side
     for worker in read_side.workers:
-        worker.stop()
+        worker.close()
     read_side.pool.close()
     app.state.application.close()
 

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from api.cli_projections import projections
+from api.cli_reports import report
 from domain.application import Actor, FollowupApplication
 from domain.errors import DomainError
 from domain.values import FollowUpStatus, Role
@@ -25,6 +26,7 @@ app = typer.Typer(help="Followup: the interview follow-up engine of a recruiting
 users = typer.Typer(help="Add recruiters, rotate and deactivate their API keys.", no_args_is_help=True)
 app.add_typer(users, name="users")
 app.add_typer(projections, name="projections")
+app.command("report")(report)
 
 # Piped output (a file, CI) gets a width that keeps the queue's reasons readable.
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -155,17 +157,30 @@ def _local(instant: datetime, tz: str) -> str:
     return instant.astimezone(ZoneInfo(tz)).strftime("%a %d %b %H:%M %Z")
 
 
-if __name__ == "__main__":
-    app()
-
-
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="The address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="The port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="API processes (stateless; they share the database).")] = 1,
+    projections: Annotated[
+        bool, typer.Option(help="Run the projections in this process; --no-projections when "
+                                "`followup projections run` runs them elsewhere.")
+    ] = True,
 ) -> None:
-    """Run the HTTP API, with the projections running in the same process."""
+    """Run the HTTP API, with the projections running in the same process unless told otherwise."""
+    import os
+
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port)
+    if workers > 1 and projections:
+        raise typer.BadParameter("with --workers above 1, run the projections apart: add --no-projections "
+                                 "and start `followup projections run`", param_hint="--workers")
+    # Read by each worker process's settings (uvicorn starts them afresh).
+    os.environ["FOLLOWUP_RUN_PROJECTIONS"] = "true" if projections else "false"
+    get_settings.cache_clear()
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers)
+
+
+if __name__ == "__main__":
+    app()

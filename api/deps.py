@@ -310,3 +310,7 @@ Page = Annotated[PageRequest, Depends(page_request)]
 def invalid_cursor() -> Problem:
     return Problem(422, "cursor is not one this API gave out",
                    errors=[{"field": "cursor", "message": "invalid cursor"}], type_="validation")
+
+
+# PostgreSQL text cannot hold a NUL character: a query parameter with one is invalid input, not a 500.
+NO_NUL = r"^[^\x00]*$"

@@ -254,3 +254,142 @@ class HistoryEventOut(BaseModel):
 class HistoryPage(BaseModel):
     items: list[HistoryEventOut]
     next_cursor: str | None
+
+
+# Error answers, as documented in the OpenAPI schema.
+
+
+class ProblemOut(BaseModel):
+    """An RFC 9457 problem: every error answer of the API."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, str]] | None = Field(default=None, description="Validation: `{field, message}` each.")
+
+
+_PROBLEM_DESCRIPTIONS = {
+    400: "The body is not valid JSON.",
+    401: "No API key, or an unknown, rotated or deactivated one.",
+    403: "The caller's role may not do this.",
+    404: "Unknown, or another team's.",
+    409: "If-Match names another version than the current one.",
+    413: "The body is too large.",
+    422: "Invalid input: `errors` names the fields.",
+    503: "The read model is catching up with the log; retry after `Retry-After` seconds.",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI `responses` of these error statuses: application/problem+json bodies.
+    The schema is inline (it nests no model), so it needs no entry in the components."""
+    schema = ProblemOut.model_json_schema()
+    return {
+        status: {
+            "description": _PROBLEM_DESCRIPTIONS[status],
+            "content": {"application/problem+json": {"schema": schema}},
+        }
+        for status in statuses
+    }
+
+
+# Lists of the read models.
+
+
+class CandidatePage(BaseModel):
+    items: list[CandidateOut]
+    next_cursor: str | None
+
+
+class NetworkContactOut(BaseModel):
+    id: UUID
+    name: str | None
+    company: str | None
+    touches: int
+    last_touch_at: datetime | None
+    next_touch_due: datetime | None
+    strength: float = Field(description="In [0, 1]: grows with touches, halves every 90 days without one.")
+
+
+class NetworkContactPage(BaseModel):
+    items: list[NetworkContactOut]
+    next_cursor: str | None
+
+
+class NetworkCompanyOut(BaseModel):
+    name: str
+    contacts: int
+    touches: int
+    last_touch_at: datetime | None
+    strength: float
+
+
+class NetworkCompanyPage(BaseModel):
+    items: list[NetworkCompanyOut]
+    next_cursor: str | None
+
+
+class CheckInTimingsOut(BaseModel):
+    """Candidacies by the timing of their check-in after the latest round."""
+
+    early: int
+    on_time: int
+    late: int
+    missing: int
+    pending: int
+    not_owed: int
+
+
+class OutcomeCountOut(BaseModel):
+    outcome: Outcome
+    with_thank_you_within_24h: int
+    without_thank_you_within_24h: int
+
+
+class ComplianceFiguresOut(BaseModel):
+    thank_yous_owed: int = Field(description="Interviewer-rounds whose thank-you is sent or past due.")
+    thank_yous_on_time: int
+    thank_yous_late: int
+    thank_you_on_time_rate: float | None = Field(description="On time / owed; null when none is owed.")
+    median_hours_to_thank_you: float | None
+    check_ins: CheckInTimingsOut
+    follow_ups_measured: int = Field(
+        description="Candidacies whose latest round is over 14 days old, or already followed up.")
+    followed_up_within_14_days: int
+    followed_up_within_14_days_share: float | None
+    outcomes: list[OutcomeCountOut]
+
+
+class TeamComplianceOut(ComplianceFiguresOut):
+    team: str | None
+
+
+class RecruiterComplianceOut(ComplianceFiguresOut):
+    recruiter_id: UUID
+    team: str | None
+
+
+class ComplianceOut(BaseModel):
+    from_: datetime = Field(serialization_alias="from", description="The range's start (inclusive).")
+    to: datetime = Field(description="The range's end (exclusive).")
+    overall: ComplianceFiguresOut
+    teams: list[TeamComplianceOut]
+    recruiters: list[RecruiterComplianceOut]
+
+
+class AuditEventOut(BaseModel):
+    position: int
+    type: str
+    aggregate_type: str
+    stream: UUID
+    version: int
+    actor_id: UUID | None
+    correlation_id: str | None
+    occurred_at: datetime | None
+    recorded_at: datetime
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEventOut]
+    next_cursor: str | None

@@ -1,75 +1,76 @@
-"""`python -m bench NAME [--quick]`: each figure as a JSON line, then a table."""
+"""`python -m bench NAME [--quick]`: NAME is load, commands, projections, queries, replay or all.
+
+Each figure prints as one JSON line as it is measured, then all of them as a table."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import time
-import uuid
 
-import psycopg
-from psycopg import sql
-
-from bench.generator import load_history
-from infra.eventstore import database_url, open_application
-from infra.settings import Settings
-from projections.registry import PROJECTIONS, open_projection
+from bench.commands import bench_commands
+from bench.environment import bench_settings
+from bench.figures import figure, print_table
+from bench.load import bench_load
+from bench.queries import bench_queries
+from bench.replay import replay_figures
+from domain.application import FollowupApplication
+from infra.eventstore import open_application
 from projections.paging import ProjectionWorker
+from projections.registry import PROJECTIONS, open_projection
 
-FIGURES: list[dict] = []
-
-
-def figure(name: str, value: float, unit: str) -> None:
-    row = {"name": name, "value": round(value, 1), "unit": unit}
-    FIGURES.append(row)
-    print(json.dumps(row), flush=True)
+NAMES = ("load", "commands", "projections", "queries", "replay", "all")
 
 
-def bench_projections(candidacies: int) -> None:
-    """Catch-up from zero of every projection, beside the raw log read-and-decode rate."""
-    url = database_url(Settings())
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    settings = Settings(DATABASE_URL=url, FOLLOWUP_SCHEMA=schema)
-    app = open_application(settings)
-    try:
+def log_read_events_per_s(app: FollowupApplication) -> None:
+    """The library's select_notifications plus decode: the ceiling of any projection's catch-up."""
+    started = time.perf_counter()
+    decoded, position = 0, 0
+    while notifications := app.recorder.select_notifications(start=position + 1, limit=1000):
+        decoded += len([app.mapper.to_domain_event(n) for n in notifications])
+        position = notifications[-1].id
+    figure("log_read_events_per_s", decoded / (time.perf_counter() - started), "events/s")
+
+
+def catch_up_projections(app: FollowupApplication) -> None:
+    for name in PROJECTIONS:
+        worker = ProjectionWorker(app, open_projection(name, app))
         started = time.perf_counter()
-        events = load_history(app, candidacies)
-        figure("bulk_load_events_per_s", events / (time.perf_counter() - started), "events/s")
-        figure("log_events", events, "events")
-
-        started = time.perf_counter()
-        decoded, position = 0, 0
-        while notifications := app.recorder.select_notifications(start=position + 1, limit=1000):
-            decoded += len([app.mapper.to_domain_event(n) for n in notifications])
-            position = notifications[-1].id
-        figure("log_read_events_per_s", decoded / (time.perf_counter() - started), "events/s")
-
-        for name in PROJECTIONS:
-            worker = ProjectionWorker(app, open_projection(name, app))
-            started = time.perf_counter()
-            applied = worker.catch_up()
-            figure(f"projection_events_per_s[{name}]", applied / (time.perf_counter() - started), "events/s")
-    finally:
-        app.close()
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
-
-
-BENCHMARKS = {"projections": bench_projections}
+        applied = worker.catch_up()
+        figure(f"projection_events_per_s[{name}]", applied / (time.perf_counter() - started), "events/s",
+               beside="log_read_events_per_s")
+        worker.close()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("name", choices=[*BENCHMARKS, "all"])
-    parser.add_argument("--quick", action="store_true", help="a small run, well under two minutes")
-    parser.add_argument("--candidacies", type=int, default=None, help="size of the generated agency")
+    parser.add_argument("name", choices=NAMES)
+    parser.add_argument("--quick", action="store_true", help="a small run, under two minutes")
+    parser.add_argument("--candidacies", type=int, help="size of the generated agency (default 100,000: ~1M events)")
     args = parser.parse_args()
-    candidacies = args.candidacies or (2_000 if args.quick else 50_000)
-    for name in BENCHMARKS if args.name == "all" else [args.name]:
-        BENCHMARKS[name](candidacies)
-    print(f"\n{'figure':45} {'value':>12}  unit")
-    for row in FIGURES:
-        print(f"{row['name']:45} {row['value']:>12}  {row['unit']}")
+    candidacies = args.candidacies or (2_000 if args.quick else 100_000)
+    seconds = 3.0 if args.quick else 15.0
+    names = set(NAMES[:-1]) if args.name == "all" else {args.name}
+
+    if "commands" in names:
+        with bench_settings() as settings:
+            bench_commands(settings, seconds=seconds)
+        with bench_settings() as settings:
+            bench_commands(settings, seconds=seconds, api_workers=2)
+    if names & {"load", "projections", "queries", "replay"}:
+        with bench_settings() as settings:
+            app = open_application(settings)
+            try:
+                bench_load(app, settings, candidacies)
+                if names & {"projections", "queries"}:
+                    log_read_events_per_s(app)
+                    catch_up_projections(app)
+                if "queries" in names:
+                    bench_queries(app, settings)
+                if "replay" in names:
+                    replay_figures(settings.database_url, settings.schema_name, figure)
+            finally:
+                app.close()
+    print_table()
 
 
 if __name__ == "__main__":

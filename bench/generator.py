@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from domain.application import Actor, FollowupApplication
 from domain.candidacy import Candidacy
@@ -22,7 +22,8 @@ ZONES = ("America/New_York", "America/Chicago", "America/Denver", "America/Los_A
 
 def agency_history(candidacies: int, seed: int = 7) -> Iterator[list]:
     """Batches of new aggregates whose pending events make up the history:
-    50 recruiters in 5 teams, contacts at companies, then candidacies with 1-3 rounds,
+    50 recruiters in 5 teams, a contact per 20 candidacies at a company per 250
+    (5,000 contacts at 400 companies for 100,000 candidacies), then candidacies with 1-3 rounds,
     deadlines, thank-yous (some late, some handwritten), check-ins and outcomes."""
     rng = random.Random(seed)
     teams = [f"team-{i}" for i in range(5)]
@@ -31,11 +32,11 @@ def agency_history(candidacies: int, seed: int = 7) -> Iterator[list]:
         for i in range(50)
     ]
     yield recruiters
-    companies = [f"Hospital {i}" for i in range(max(4, candidacies // 125))]
+    companies = [f"Hospital {i}" for i in range(max(4, candidacies // 250))]
     contacts = [
         Contact(f"Contact {i}", companies[i % len(companies)], "Nurse Manager", None, None, ACTOR.actor_id,
                 "bench", START)
-        for i in range(max(10, candidacies // 10))
+        for i in range(max(10, candidacies // 20))
     ]
     yield contacts
     batch: list = []
@@ -79,13 +80,18 @@ def agency_history(candidacies: int, seed: int = 7) -> Iterator[list]:
         yield batch
 
 
+# Aggregates per save (one transaction). Hundreds in one insert stall in psycopg's
+# pipeline over a Unix socket (the embedded server's): the server waits for the
+# client while the client waits for the server.
+SAVE_CHUNK = 40
+
+
 def load_history(app: FollowupApplication, candidacies: int) -> int:
-    """Save the generated history; returns the number of events written."""
+    """Save the generated history, a few dozen aggregates a transaction; returns the events written."""
     written = 0
     for batch in agency_history(candidacies):
-        written += len(app.save(*batch))
+        for start in range(0, len(batch), SAVE_CHUNK):
+            written += len(app.save(*batch[start:start + SAVE_CHUNK]))
     return written
 
 
-def decide_by_dates() -> tuple[date, date]:
-    return START.date(), NOW.date()

@@ -118,7 +118,7 @@ def follow_up_items(
     """Every follow-up item of a candidacy (done ones included) as it stands at as_of."""
     # A UTC as_of compares with the facts by instant, whatever zone they were stored in.
     as_of = _utc(as_of, "as_of")
-    known = _facts_occurred_by(facts, as_of)
+    known = facts_occurred_by(facts, as_of)
     contacts = contacts or {}
     items = [
         *_thank_you_items(known, as_of, policy),
@@ -140,7 +140,7 @@ def relationship_items(
     """Only the connect_linkedin and stay_in_touch items of follow_up_items: the ones a
     touch with a contact elsewhere (another candidacy, the contact's own stream) can move."""
     as_of = _utc(as_of, "as_of")
-    known = _facts_occurred_by(facts, as_of)
+    known = facts_occurred_by(facts, as_of)
     contacts = contacts or {}
     items = [
         *_connect_linkedin_items(known, as_of, contacts, policy),
@@ -189,7 +189,7 @@ def _elapsed_after(instant: datetime, elapsed: timedelta) -> datetime:
     return instant.astimezone(timezone.utc) + elapsed
 
 
-def _facts_occurred_by(facts: CandidacyFacts, as_of: datetime) -> CandidacyFacts:
+def facts_occurred_by(facts: CandidacyFacts, as_of: datetime) -> CandidacyFacts:
     """The same candidacy with only what had happened by as_of, each kind of fact in time order."""
     outcome = facts.outcome
     # Stable sorts keep recording order between facts with the same timestamp.

@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     # PostgreSQL schema holding Followup's tables (one agency per schema).
     schema_name: str = Field(default="public", validation_alias="FOLLOWUP_SCHEMA")
 
+    # Whether `followup serve` runs the projections in its own process (else `followup projections run` does).
+    run_projections: bool = True
+
     # Defaults for new candidacies.
     timezone: str = "UTC"
     country: str = "US"

@@ -196,3 +196,227 @@ def _item_row(item: FollowUpItem) -> dict[str, Any]:
         "due_by": item.due_by, "done_at": item.done_at, "flags": list(item.flags), "reason": item.reason,
         "sort_contact": item.contact_id or NO_CONTACT, "status": item.status.value,
     }
+
+
+# The candidates list (candidates read model): by registration time, then id.
+# (registered_at, candidate_id)
+CandidateKey = tuple[datetime, UUID]
+
+
+@dataclass(frozen=True)
+class CandidateFilters:
+    owner_id: UUID | None = None
+    specialty: str | None = None
+    career_stage: str | None = None
+
+
+def candidates_page(
+    conn: Connection[DictRow],
+    schema: str,
+    *,
+    scope: TeamScope,
+    filters: CandidateFilters,
+    after: CandidateKey | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """One page of the candidates the scope sees, oldest registration first."""
+    a_registered, a_candidate = after if after is not None else (None, None)
+    statement = _sql(
+        """SELECT candidate_id, owner_id, team, specialty, career_stage, registered_at
+        FROM {schema}.candidates
+        WHERE (%(all_teams)s OR team IS NOT DISTINCT FROM %(team)s)
+          AND (%(owner_id)s::uuid IS NULL OR owner_id = %(owner_id)s)
+          AND (%(specialty)s::text IS NULL OR specialty = %(specialty)s)
+          AND (%(career_stage)s::text IS NULL OR career_stage = %(career_stage)s)
+          AND (NOT %(has_after)s
+               OR (registered_at, candidate_id) > (%(a_registered)s::timestamptz, %(a_candidate)s::uuid))
+        ORDER BY registered_at, candidate_id
+        LIMIT %(limit)s""",
+        schema,
+    )
+    params = {
+        "all_teams": scope.all_teams, "team": scope.team, "owner_id": filters.owner_id,
+        "specialty": filters.specialty, "career_stage": filters.career_stage, "has_after": after is not None,
+        "a_registered": a_registered, "a_candidate": a_candidate, "limit": limit,
+    }
+    return list(conn.execute(statement, params).fetchall())
+
+
+def candidate_key(row: dict[str, Any]) -> CandidateKey:
+    return (row["registered_at"], row["candidate_id"])
+
+
+# The contact network (contact_network read model). Contacts come in the order they are
+# due a touch: never touched first, then by next_touch_due, then id. Unlike strength, which
+# decays with the clock, that order does not move between two pages.
+# (next_touch_due or None for never touched, contact id)
+NetworkContactKey = tuple[datetime | None, UUID]
+
+
+def network_contacts_page(
+    conn: Connection[DictRow],
+    schema: str,
+    *,
+    company: str | None,
+    stale_after_days: int | None,
+    after: NetworkContactKey | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """One page of contacts, with their touches and today's strength; `stale_after_days=N` keeps
+    the contacts never touched or last touched more than N days ago."""
+    a_due, a_id = after if after is not None else (None, None)
+    statement = _sql(
+        """SELECT id, name, company, touches, last_touch_at, next_touch_due, strength
+        FROM {schema}.network_contacts
+        WHERE (%(company)s::text IS NULL OR company = %(company)s)
+          AND (%(stale_after_days)s::integer IS NULL OR last_touch_at IS NULL
+               OR last_touch_at < now() - make_interval(days => %(stale_after_days)s::integer))
+          AND (NOT %(has_after)s OR (coalesce(next_touch_due, '-infinity'), id)
+               > (coalesce(%(a_due)s::timestamptz, '-infinity'), %(a_id)s::uuid))
+        ORDER BY coalesce(next_touch_due, '-infinity'), id
+        LIMIT %(limit)s""",
+        schema,
+    )
+    params = {
+        "company": company, "stale_after_days": stale_after_days, "has_after": after is not None,
+        "a_due": a_due, "a_id": a_id, "limit": limit,
+    }
+    return list(conn.execute(statement, params).fetchall())
+
+
+def network_contact_key(row: dict[str, Any]) -> NetworkContactKey:
+    return (row["next_touch_due"], row["id"])
+
+
+def network_companies_page(
+    conn: Connection[DictRow], schema: str, *, after: str | None, limit: int
+) -> list[dict[str, Any]]:
+    """One page of companies by name (byte order, so the cursor's comparison is the sort's)."""
+    statement = _sql(
+        """SELECT company AS name, contacts, touches, last_touch_at, strength
+        FROM {schema}.network_companies
+        WHERE %(after)s::text IS NULL OR company COLLATE "C" > %(after)s::text COLLATE "C"
+        ORDER BY company COLLATE "C"
+        LIMIT %(limit)s""",
+        schema,
+    )
+    return list(conn.execute(statement, {"after": after, "limit": limit}).fetchall())
+
+
+# Follow-up compliance (analytics read model) over a range of interview dates. Each query
+# groups three ways at once: overall, per team, per recruiter (owner_id with its team).
+# The thank-you figures count the interviewer-rounds held in the range; the check-in,
+# two-week and outcome figures count the candidacies whose latest round was held in it.
+# Like the analytics views, what is overdue, missing or pending is judged at now().
+
+# GROUPING() sets a bit per column left out of the row's grouping set: owner_id 2, team 1.
+_LEVEL = "GROUPING(owner_id, team)"
+OVERALL, PER_TEAM, PER_RECRUITER = 3, 2, 0
+
+
+@dataclass(frozen=True)
+class ComplianceFilters:
+    start: datetime
+    end: datetime
+    scope: TeamScope
+    team: str | None = None
+    has_team: bool = False  # team= was given (None is then the team-less group)
+    recruiter_id: UUID | None = None
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "start": self.start, "end": self.end, "all_teams": self.scope.all_teams, "scope_team": self.scope.team,
+            "has_team": self.has_team, "team": self.team, "recruiter_id": self.recruiter_id,
+        }
+
+
+_COMPLIANCE_WHERE = """(%(all_teams)s OR team IS NOT DISTINCT FROM %(scope_team)s)
+          AND (NOT %(has_team)s OR team IS NOT DISTINCT FROM %(team)s)
+          AND (%(recruiter_id)s::uuid IS NULL OR owner_id = %(recruiter_id)s)"""
+
+
+def compliance_thank_yous(conn: Connection[DictRow], schema: str, filters: ComplianceFilters) -> list[dict[str, Any]]:
+    statement = _sql(
+        f"""SELECT {_LEVEL} AS level, owner_id, team,
+               count(*) FILTER (WHERE thank_you_sent_at IS NOT NULL OR due_by < now()) AS thank_yous_owed,
+               count(*) FILTER (WHERE on_time) AS thank_yous_on_time,
+               count(*) FILTER (WHERE on_time IS false) AS thank_yous_late,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY hours_to_thank_you) AS median_hours_to_thank_you
+        FROM {{schema}}.analytics_interviews
+        WHERE held_at >= %(start)s AND held_at < %(end)s AND {_COMPLIANCE_WHERE}
+        GROUP BY GROUPING SETS ((), (team), (owner_id, team))""",
+        schema,
+    )
+    return list(conn.execute(statement, filters.params()).fetchall())
+
+
+def compliance_check_ins(conn: Connection[DictRow], schema: str, filters: ComplianceFilters) -> list[dict[str, Any]]:
+    statement = _sql(
+        f"""SELECT {_LEVEL} AS level, owner_id, team,
+               count(*) FILTER (WHERE timing = 'early') AS early,
+               count(*) FILTER (WHERE timing = 'on_time') AS on_time,
+               count(*) FILTER (WHERE timing = 'late') AS late,
+               count(*) FILTER (WHERE timing = 'missing') AS missing,
+               count(*) FILTER (WHERE timing = 'pending') AS pending,
+               count(*) FILTER (WHERE timing = 'not_owed') AS not_owed,
+               count(*) FILTER (WHERE followed_up_within_14_days
+                                OR latest_round_held_at < now() - interval '14 days') AS follow_ups_measured,
+               count(*) FILTER (WHERE followed_up_within_14_days) AS followed_up_within_14_days
+        FROM {{schema}}.analytics_check_ins
+        WHERE latest_round_held_at >= %(start)s AND latest_round_held_at < %(end)s AND {_COMPLIANCE_WHERE}
+        GROUP BY GROUPING SETS ((), (team), (owner_id, team))""",
+        schema,
+    )
+    return list(conn.execute(statement, filters.params()).fetchall())
+
+
+def compliance_outcomes(conn: Connection[DictRow], schema: str, filters: ComplianceFilters) -> list[dict[str, Any]]:
+    statement = _sql(
+        f"""SELECT {_LEVEL} AS level, owner_id, team, outcome,
+               count(*) FILTER (WHERE thank_you_within_24h) AS with_thank_you_within_24h,
+               count(*) FILTER (WHERE NOT thank_you_within_24h) AS without_thank_you_within_24h
+        FROM {{schema}}.analytics_candidacies
+        WHERE outcome IS NOT NULL
+          AND latest_round_held_at >= %(start)s AND latest_round_held_at < %(end)s AND {_COMPLIANCE_WHERE}
+        GROUP BY GROUPING SETS ((outcome), (team, outcome), (owner_id, team, outcome))
+        ORDER BY outcome""",
+        schema,
+    )
+    return list(conn.execute(statement, filters.params()).fetchall())
+
+
+# The audit index (audit read model), in log order.
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    actor_id: UUID | None = None
+    recorded_from: datetime | None = None
+    recorded_to: datetime | None = None
+    event_type: str | None = None
+    stream: UUID | None = None
+
+
+def audit_events_page(
+    conn: Connection[DictRow], schema: str, *, filters: AuditFilters, after: int | None, limit: int
+) -> list[dict[str, Any]]:
+    """One page of events by position; recorded_from inclusive, recorded_to exclusive."""
+    statement = _sql(
+        """SELECT position, event_type AS type, aggregate_type, stream, version, actor_id, correlation_id,
+               occurred_at, recorded_at
+        FROM {schema}.audit_events
+        WHERE (%(actor_id)s::uuid IS NULL OR actor_id = %(actor_id)s)
+          AND (%(recorded_from)s::timestamptz IS NULL OR recorded_at >= %(recorded_from)s)
+          AND (%(recorded_to)s::timestamptz IS NULL OR recorded_at < %(recorded_to)s)
+          AND (%(event_type)s::text IS NULL OR event_type = %(event_type)s)
+          AND (%(stream)s::uuid IS NULL OR stream = %(stream)s)
+          AND (%(after)s::bigint IS NULL OR position > %(after)s)
+        ORDER BY position
+        LIMIT %(limit)s""",
+        schema,
+    )
+    params = {
+        "actor_id": filters.actor_id, "recorded_from": filters.recorded_from, "recorded_to": filters.recorded_to,
+        "event_type": filters.event_type, "stream": filters.stream, "after": after, "limit": limit,
+    }
+    return list(conn.execute(statement, params).fetchall())

@@ -11,6 +11,7 @@ from domain.application import FollowupApplication
 from domain.policy import DEFAULT_POLICY, FollowUpPolicy
 from projections.analytics import AnalyticsProjection, AnalyticsView
 from projections.audit import AuditProjection, AuditView
+from projections.candidates import CandidatesProjection, CandidatesView
 from projections.contact_network import ContactNetworkProjection, ContactNetworkView
 from projections.follow_up_queue import FollowUpQueueProjection, FollowUpQueueView
 from projections.paging import PagedProjection, ProjectionWorker
@@ -20,6 +21,7 @@ PROJECTIONS: dict[str, tuple[type[PagedProjection[Any]], type[Any]]] = {
     ContactNetworkProjection.name: (ContactNetworkProjection, ContactNetworkView),
     AnalyticsProjection.name: (AnalyticsProjection, AnalyticsView),
     AuditProjection.name: (AuditProjection, AuditView),
+    CandidatesProjection.name: (CandidatesProjection, CandidatesView),
 }
 
 
