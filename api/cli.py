@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import logging
+import os
 import sys
 import uuid
 from datetime import UTC, datetime
@@ -28,8 +29,8 @@ app.add_typer(users, name="users")
 app.add_typer(projections, name="projections")
 app.command("report")(report)
 
-# Piped output (a file, CI) gets a width that keeps the queue's reasons readable.
-console = Console(width=None if sys.stdout.isatty() else 160)
+# Piped output (a file, CI) gets a width that keeps the queue's reasons readable, unless COLUMNS says.
+console = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160)
 errors = Console(stderr=True)
 
 
@@ -118,13 +119,13 @@ def demo(
             f"{as_of.astimezone().strftime('%a %d %b %Y %H:%M %Z')}\n"
         )
         for recruiter_id, label in team.recruiters.items():
-            items = [
-                item
-                for item in demo_queue(application, team, recruiter_id, as_of, settings.policy())
-                if show_done or item.status is not FollowUpStatus.DONE
-            ]
             if not team.candidacies_by_owner.get(recruiter_id):
                 continue
+            items = [
+                item
+                for item in demo_queue(application, recruiter_id, as_of, settings.policy())
+                if show_done or item["status"] != FollowUpStatus.DONE.value
+            ]
             table = Table(title=f"{label}: {len(items)} follow-ups", title_justify="left", show_lines=True)
             table.add_column("status")
             table.add_column("follow-up", no_wrap=True)
@@ -133,15 +134,16 @@ def demo(
             table.add_column("due (local time)", no_wrap=True)
             table.add_column("why", ratio=1, min_width=50)
             for item in items:
-                tz = application.get_candidacy(item.candidacy_id).timezone
-                flags = f" [magenta]({', '.join(item.flags)})[/magenta]" if item.flags else ""
+                tz = application.get_candidacy(item["candidacy_id"]).timezone
+                status = FollowUpStatus(item["status"])
+                flags = f" [magenta]({', '.join(item['flags'])})[/magenta]" if item["flags"] else ""
                 table.add_row(
-                    f"[{STATUS_STYLES[item.status]}]{item.status.value}[/]{flags}",
-                    item.kind.value,
-                    team.candidate_names[item.candidate_id],
-                    team.contact_names[item.contact_id] if item.contact_id else "the employer",
-                    f"{_local(item.due_from, tz)}\n→ {_local(item.due_by, tz)}",
-                    item.reason,
+                    f"[{STATUS_STYLES[status]}]{status.value}[/]{flags}",
+                    item["kind"],
+                    team.candidate_names[item["candidate_id"]],
+                    team.contact_names[item["contact_id"]] if item["contact_id"] else "the employer",
+                    f"{_local(item['due_from'], tz)}\n→ {_local(item['due_by'], tz)}",
+                    item["reason"],
                 )
             console.print(table)
         console.print("\nAPI keys of the sample users (shown once):")
@@ -168,8 +170,6 @@ def serve(
     ] = True,
 ) -> None:
     """Run the HTTP API, with the projections running in the same process unless told otherwise."""
-    import os
-
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

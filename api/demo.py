@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -13,17 +14,9 @@ import holidays
 from domain.application import Actor, FollowupApplication
 from domain.calendar import calendar_for
 from domain.policy import FollowUpPolicy
-from domain.rules import follow_up_items
-from domain.values import (
-    CareerStage,
-    Channel,
-    ContactFacts,
-    FollowUpItem,
-    InterviewFormat,
-    NoteKind,
-    Outcome,
-    Role,
-)
+from domain.values import CareerStage, Channel, FollowUpStatus, InterviewFormat, NoteKind, Outcome, Role
+from projections.queries import ItemFilters, TeamScope, follow_up_items_page
+from projections.registry import open_workers
 
 EASTERN = "America/New_York"
 PACIFIC = "America/Los_Angeles"
@@ -157,23 +150,19 @@ def load_demo_team(app: FollowupApplication, actor: Actor) -> DemoTeam:
 
 
 def demo_queue(
-    app: FollowupApplication, team: DemoTeam, owner_id: UUID, as_of: datetime, policy: FollowUpPolicy
-) -> list[FollowUpItem]:
-    """The owner's follow-up items, computed by the rules from the demo's own streams."""
-    candidacies = [app.get_candidacy(cid) for cid in team.candidacies_by_owner.get(owner_id, [])]
-    all_candidacies = [app.get_candidacy(cid) for ids in team.candidacies_by_owner.values() for cid in ids]
-    contacts = {}
-    for contact_id in team.contact_names:
-        contact = app.get_contact(contact_id)
-        touches = [sent_at for _, _, sent_at in contact.notes]
-        for other in all_candidacies:
-            touches += [r.held_at for r in other.interviews if contact_id in r.interviewer_ids]
-            touches += [n.sent_at for n in other.notes if n.contact_id == contact_id]
-            touches += [c.sent_at for c in other.check_ins if c.contact_id == contact_id]
-        contacts[contact_id] = ContactFacts(contact_id, tuple(touches), contact.linkedin_connected_at)
-    items = [
-        item
-        for candidacy in candidacies
-        for item in follow_up_items(candidacy.facts(), as_of, contacts=contacts, policy=policy)
-    ]
-    return sorted(items, key=lambda item: (item.status.value != "overdue", item.due_by))
+    app: FollowupApplication, owner_id: UUID, as_of: datetime, policy: FollowUpPolicy
+) -> list[dict[str, Any]]:
+    """The owner's follow-up items as the API serves them: from the follow-up queue read model."""
+    (worker,) = open_workers(app, policy=policy, names=["follow_up_queue"])
+    try:
+        worker.catch_up()
+    finally:
+        worker.close()
+    schema = app.env.get("POSTGRES_SCHEMA") or "public"
+    with app.recorder.datastore.get_connection() as conn:  # type: ignore[attr-defined]
+        items = follow_up_items_page(
+            conn, schema, now=as_of, scope=TeamScope(all_teams=True), filters=ItemFilters(owner_id=owner_id),
+            statuses=[status.value for status in FollowUpStatus], after=None, limit=500,
+        )
+    # Overdue first, then by deadline.
+    return sorted(items, key=lambda item: (item["status"] != FollowUpStatus.OVERDUE.value, item["due_by"]))
