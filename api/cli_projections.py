@@ -14,6 +14,7 @@ from rich.table import Table
 
 from infra.eventstore import open_application
 from infra.settings import get_settings
+from projections.paging import LogFollower
 from projections.registry import PROJECTIONS, open_workers
 from projections.rebuild import rebuild_projection
 from projections.status import log_head, projection_lag
@@ -40,12 +41,13 @@ def run(name: Annotated[str | None, typer.Argument(help="One projection; all whe
     stopping = threading.Event()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signal_number, lambda *_: stopping.set())
-    for worker in workers:
-        worker.start()
+    follower = LogFollower(app, workers)
+    follower.start()
     console.print(f"following the log: {', '.join(w.name for w in workers)}")
     stopping.wait()
+    follower.stop()
     for worker in workers:
-        worker.stop()
+        worker.close()
     app.close()
 
 

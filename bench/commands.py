@@ -46,11 +46,13 @@ def bare_saves_per_s(app: FollowupApplication, candidacy_ids: list[str], seconds
 
 
 def load(base_url: str, key: str, concurrency: int, seconds: float, candidacy_ids: list[str]) -> dict:
-    output = subprocess.run(
+    finished = subprocess.run(
         [sys.executable, "-m", "bench.loadgen", base_url, key, str(concurrency), str(seconds), *candidacy_ids],
-        capture_output=True, text=True, check=True,
-    ).stdout
-    return json.loads(output)
+        capture_output=True, text=True,
+    )
+    if finished.returncode != 0:
+        raise RuntimeError(f"the load generator failed:\n{finished.stderr[-3000:]}")
+    return json.loads(finished.stdout)
 
 
 def bench_commands(settings: Settings, *, seconds: float, api_workers: int = 1) -> None:

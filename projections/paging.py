@@ -15,7 +15,7 @@ from uuid import UUID
 import psycopg
 from eventsourcing.application import Application
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.persistence import IntegrityError, Notification, Tracking
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.projection import Projection
 from psycopg import Cursor
@@ -85,43 +85,53 @@ class PagedProjection(Projection[V], Generic[V]):
 
 
 class ProjectionWorker:
-    """Follows the application's log and feeds a projection, page by page."""
+    """Feeds one projection from the application's log, page by page."""
 
     def __init__(self, app: Application[UUID], projection: PagedProjection[Any], *, page_size: int = 1000) -> None:
         self.app = app
         self.projection = projection
         self.page_size = page_size
-        self._topics = frozenset(projection.topics)
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.error: BaseException | None = None
+        self.topics = frozenset(projection.topics)
+        # Where this process last left the projection; the tracking row stays the authority.
+        self._position: int | None = None
+        self._follower: LogFollower | None = None
 
     @property
     def name(self) -> str:
         return self.projection.name
 
+    @property
+    def error(self) -> BaseException | None:
+        return self._follower.error if self._follower is not None else None
+
     def position(self) -> int:
+        """The projection's position, as its tracking row says."""
         return self.projection.view.max_tracking_id(self.app.name) or 0
+
+    def known_position(self) -> int:
+        if self._position is None:
+            self._position = self.position()
+        return self._position
+
+    def apply(self, notifications: Sequence[Notification], decoded: dict[int, DomainEventProtocol[UUID]]) -> None:
+        """Apply the part of a page this projection has not applied yet, in one transaction."""
+        position = self.known_position()
+        unapplied = [n for n in notifications if n.id > position]
+        if not unapplied:
+            return
+        events = [decoded[n.id] for n in unapplied if n.topic in self.topics]
+        self.projection.view.expected_position = position
+        try:
+            self.projection.process_page(events, Tracking(self.app.name, unapplied[-1].id))
+        except (PositionMoved, IntegrityError) as moved:
+            log.info("projection %s: %s; reading its position again", self.name, moved)
+            self._position = None
+            return
+        self._position = unapplied[-1].id
 
     def run_page(self) -> int:
         """Apply the next page of the log; returns how many notifications it covered."""
-        while True:
-            position = self.position()
-            notifications = self.app.recorder.select_notifications(start=position + 1, limit=self.page_size)
-            if not notifications:
-                return 0
-            events = [
-                self.app.mapper.to_domain_event(notification)
-                for notification in notifications
-                if notification.topic in self._topics
-            ]
-            self.projection.view.expected_position = position
-            try:
-                self.projection.process_page(events, Tracking(self.app.name, notifications[-1].id))
-            except (PositionMoved, IntegrityError) as moved:
-                log.info("projection %s: %s; reading its position again", self.name, moved)
-                continue
-            return len(notifications)
+        return apply_next_page(self.app, [self], self.page_size)
 
     def catch_up(self) -> int:
         """Apply every page up to the log head; returns how many notifications that was."""
@@ -131,7 +141,62 @@ class ProjectionWorker:
         return total
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=f"projection-{self.name}", daemon=True)
+        """Follow the log in a thread of its own (several projections: share one LogFollower)."""
+        self._follower = LogFollower(self.app, [self], page_size=self.page_size)
+        self._follower.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._follower is not None:
+            self._follower.stop(timeout)
+
+    def close(self) -> None:
+        """Stop, and give back the view's database connections."""
+        self.stop()
+        self.projection.view.datastore.close()
+
+    def wait_for(self, position: int, timeout: float) -> bool:
+        """Whether the projection reached `position` within `timeout` seconds."""
+        if self._position is not None and self._position >= position:
+            return True  # applied by this process: no need to ask the database
+        deadline = time.monotonic() + timeout
+        delay = 0.002
+        while self.position() < position:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+        return True
+
+
+def apply_next_page(app: Application[UUID], workers: Sequence[ProjectionWorker], page_size: int = 1000) -> int:
+    """Read the next page of the log once, decode what any of the projections reads, and
+    let each apply its part; returns how many notifications the page held."""
+    start = min(worker.known_position() for worker in workers) + 1
+    notifications = app.recorder.select_notifications(start=start, limit=page_size)
+    if not notifications:
+        return 0
+    topics = frozenset().union(*(worker.topics for worker in workers))
+    decoded = {n.id: app.mapper.to_domain_event(n) for n in notifications if n.topic in topics}
+    for worker in workers:
+        worker.apply(notifications, decoded)
+    return len(notifications)
+
+
+class LogFollower:
+    """One thread that keeps several projections up to date: it wakes on the recorder's
+    NOTIFY, reads each new page of the log once, and hands it to every projection."""
+
+    def __init__(self, app: Application[UUID], workers: Sequence[ProjectionWorker], *, page_size: int = 1000) -> None:
+        self.app = app
+        self.workers = list(workers)
+        self.page_size = page_size
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.error: BaseException | None = None
+
+    def start(self) -> None:
+        names = ",".join(worker.name for worker in self.workers)
+        self._thread = threading.Thread(target=self.run_forever, name=f"projections-{names}", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -139,29 +204,25 @@ class ProjectionWorker:
         if self._thread is not None:
             self._thread.join(timeout)
 
-    def close(self) -> None:
-        """Stop, and give back the view's database connections."""
-        self.stop()
-        self.projection.view.datastore.close()
-
     def run_forever(self) -> None:
         """Follow the log until stopped (in this thread)."""
-        self._run()
-
-    def _run(self) -> None:
         backoff = 0.5
         while not self._stopping.is_set():
             try:
                 with self._listener() as listener:
                     backoff = 0.5
                     while not self._stopping.is_set():
-                        if self.catch_up() == 0:
-                            # Sleep until the recorder's NOTIFY (or a second, as a safety net).
-                            for _ in listener.notifies(timeout=1.0, stop_after=1):
-                                pass
-            except Exception as error:  # the database went away: retry, the tracking record says where we were
+                        while apply_next_page(self.app, self.workers, self.page_size):
+                            if self._stopping.is_set():
+                                return
+                        # Sleep until the recorder's NOTIFY (or a second, as a safety net).
+                        for _ in listener.notifies(timeout=1.0, stop_after=1):
+                            pass
+            except Exception as error:  # the database went away: retry; the tracking rows say where we were
                 self.error = error
-                log.warning("projection %s stopped on %r; retrying in %.1fs", self.name, error, backoff)
+                for worker in self.workers:
+                    worker._position = None
+                log.warning("projections stopped on %r; retrying in %.1fs", error, backoff)
                 self._stopping.wait(backoff)
                 backoff = min(backoff * 2, 10.0)
 
@@ -171,14 +232,3 @@ class ProjectionWorker:
         conn = psycopg.connect(**params, autocommit=True)
         conn.execute(SQL("LISTEN {}").format(Identifier(self.app.recorder.channel_name)))  # type: ignore[attr-defined]
         return conn
-
-    def wait_for(self, position: int, timeout: float) -> bool:
-        """Whether the projection reached `position` within `timeout` seconds."""
-        deadline = time.monotonic() + timeout
-        delay = 0.002
-        while self.position() < position:
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(delay)
-            delay = min(delay * 2, 0.05)
-        return True

@@ -43,8 +43,7 @@ def rebuild_projection(
         while worker.run_page():
             if progress:
                 progress(worker.position(), head)
-        position = worker.position()
-        _switch(datastore, build_schema, live_schema)
+        position = _switch(datastore, build_schema, live_schema, worker)
         # The dropped live tables took their SQL views with them: create those again.
         open_projection(name, app, policy=policy).view.datastore.close()
         return position
@@ -54,8 +53,17 @@ def rebuild_projection(
             curs.execute(SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(Identifier(build_schema)))
 
 
-def _switch(datastore: PostgresDatastore, build_schema: str, live_schema: str) -> None:
+def _switch(datastore: PostgresDatastore, build_schema: str, live_schema: str, worker: ProjectionWorker) -> int:
+    """Hold the live worker off (lock its tracking table), let the copy apply the last
+    events, then swap the tables; returns the copy's position."""
+    tracking_table = worker.projection.view.tracking_table_name
     with datastore.transaction(commit=True) as curs:
+        curs.execute("SELECT to_regclass(%s) AS live", (f'"{live_schema}"."{tracking_table}"',))
+        if curs.fetchone()["live"] is not None:
+            curs.execute(SQL("LOCK TABLE {}.{} IN ACCESS EXCLUSIVE MODE").format(
+                Identifier(live_schema), Identifier(tracking_table)))
+        worker.catch_up()  # on its own connection, into the copy's tables
+        position = worker.position()
         curs.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = %s AND table_type = 'BASE TABLE'",
             (build_schema,),
@@ -70,3 +78,4 @@ def _switch(datastore: PostgresDatastore, build_schema: str, live_schema: str) -
                 )
             )
     log.info("switched %s tables from %s to %s", len(tables), build_schema, live_schema)
+    return position
