@@ -23,10 +23,11 @@ from api.errors import PROBLEM_JSON, correlation_id_var, install_error_handlers,
 from api.idempotency import IdempotencyStore
 from api.metrics import ApiMetrics
 from api.routes import (
-    analytics, audit, candidacies, candidates, contacts, follow_ups, network, operations, recruiters, reports,
+    analytics, audit, candidacies, candidates, contacts, erasure, follow_ups, network, operations, recruiters, reports,
 )
 from infra.eventstore import database_url, open_application
 from infra.settings import Settings, get_settings
+from projections.paging import LogFollower
 from projections.registry import open_workers
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for module in (
         recruiters, candidates, contacts, candidacies, follow_ups, network, analytics, audit, reports, operations,
+        erasure,
     ):
         app.include_router(module.router)
     app.add_middleware(RequestGuard, metrics=app.state.metrics)
@@ -66,16 +68,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def _open(app: FastAPI, settings: Settings) -> None:
     application = open_application(settings)
     workers = open_workers(application, policy=settings.policy())
+    # Checked before each use, so connections the server dropped are replaced, not handed out;
+    # a bounded wait for a free one, so a busy or absent database is a 503, not a hang.
     pool: ConnectionPool[Any] = ConnectionPool(
-        database_url(settings), min_size=1, max_size=4, open=True,
-        kwargs={"autocommit": True, "row_factory": dict_row},
+        database_url(settings), min_size=1, max_size=4, open=True, timeout=settings.db_pool_timeout,
+        check=ConnectionPool.check_connection, kwargs={"autocommit": True, "row_factory": dict_row},
     )
     idempotency = IdempotencyStore(pool, settings.schema_name)
     idempotency.create_table()
     # Without them the workers still tell the API how far the projections (run elsewhere) have got.
     if settings.run_projections:
-        for worker in workers:
-            worker.start()
+        # One thread reads the log once per page for every read model.
+        follower = LogFollower(application, workers)
+        follower.start()
+        app.state.follower = follower
     app.state.application = application
     app.state.idempotency = idempotency
     app.state.read_side = ReadSide(application, workers, pool, settings.schema_name)
@@ -83,6 +89,9 @@ def _open(app: FastAPI, settings: Settings) -> None:
 
 def _close(app: FastAPI) -> None:
     read_side: ReadSide = app.state.read_side
+    follower: LogFollower | None = getattr(app.state, "follower", None)
+    if follower is not None:
+        follower.stop()
     for worker in read_side.workers:
         worker.close()
     read_side.pool.close()

@@ -15,18 +15,22 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from api.cli_privacy import erase, keys
 from api.cli_projections import projections
 from api.cli_reports import report
 from domain.application import Actor, FollowupApplication
 from domain.errors import DomainError
 from domain.values import FollowUpStatus, Role
 from infra.eventstore import open_application
+from infra.person_keys import MasterKeyError, resolve_master_key
 from infra.settings import get_settings
 
 app = typer.Typer(help="Followup: the interview follow-up engine of a recruiting team.", no_args_is_help=True)
 users = typer.Typer(help="Add recruiters, rotate and deactivate their API keys.", no_args_is_help=True)
 app.add_typer(users, name="users")
 app.add_typer(projections, name="projections")
+app.add_typer(erase, name="erase")
+app.add_typer(keys, name="keys")
 app.command("report")(report)
 
 # Piped output (a file, CI) gets a width that keeps the queue's reasons readable, unless COLUMNS says.
@@ -39,9 +43,13 @@ def cli_actor() -> Actor:
     return Actor(uuid5(NAMESPACE_URL, f"followup:cli-user:{getpass.getuser()}"), f"cli-{uuid.uuid4()}")
 
 
-def _open() -> FollowupApplication:
+def _open(*, allow_key_file: bool = False) -> FollowupApplication:
     logging.basicConfig(level=logging.WARNING)
-    return open_application()
+    try:
+        return open_application(allow_key_file=allow_key_file)
+    except MasterKeyError as error:
+        errors.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(code=2) from None
 
 
 def _fail(error: DomainError) -> typer.Exit:
@@ -110,7 +118,8 @@ def demo(
     from api.demo import demo_queue, load_demo_team
 
     settings = get_settings()
-    application = _open()
+    # Sample people only: without FOLLOWUP_MASTER_KEY their keys are wrapped by the data directory's key file.
+    application = _open(allow_key_file=True)
     try:
         team = load_demo_team(application, cli_actor())
         as_of = datetime.now(UTC)
@@ -176,6 +185,11 @@ def serve(
     if workers > 1 and projections:
         raise typer.BadParameter("with --workers above 1, run the projections apart: add --no-projections "
                                  "and start `followup projections run`", param_hint="--workers")
+    try:
+        resolve_master_key(get_settings())  # refuse to start without one, before any worker does
+    except MasterKeyError as error:
+        errors.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(code=2) from None
     # Read by each worker process's settings (uvicorn starts them afresh).
     os.environ["FOLLOWUP_RUN_PROJECTIONS"] = "true" if projections else "false"
     get_settings.cache_clear()

@@ -22,7 +22,7 @@ from psycopg.rows import DictRow
 from psycopg_pool import ConnectionPool
 
 from api.errors import Problem, domain_problem, problem_body
-from api.idempotency import Answer, IdempotencyStore
+from api.idempotency import Answer, IdempotencyStore, created_body
 from domain.application import Actor, CommandResult, FollowupApplication, NewRecruiter
 from domain.candidacy import Candidacy
 from domain.candidate import Candidate
@@ -175,7 +175,7 @@ class Command:
 
 
 def _created(result: CommandResult) -> dict[str, Any]:
-    return {"id": str(result.id), "version": result.version, "position": result.position}
+    return created_body(result.id, result.version, result.position)
 
 
 def _expected_version(if_match: str | None) -> int | None:

@@ -9,17 +9,24 @@ from contextvars import ContextVar
 from http import HTTPStatus
 from typing import Any
 
+import psycopg
+from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from domain.errors import CandidacyClosed, DomainError, InvalidCommand, NotFound, VersionConflict
+from domain.errors import CandidacyClosed, DomainError, Erased, InvalidCommand, NotFound, VersionConflict
 
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://followup.example/problems/"
+
+# The database is away, its connections were cut, or every pooled connection is busy past the pool's timeout
+# (psycopg_pool.PoolTimeout is a psycopg.OperationalError): the client may retry, nothing was half stored.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
+RETRY_AFTER_SECONDS = "2"
 
 # The current request's correlation id, so a 500 raised anywhere can name it.
 correlation_id_var: ContextVar[str] = ContextVar("correlation_id", default="")
@@ -80,7 +87,14 @@ def domain_problem(error: DomainError) -> Problem:
         return Problem(409, error.message, type_="version-conflict")
     if isinstance(error, CandidacyClosed):
         return Problem(409, error.message, type_="candidacy-closed")
+    if isinstance(error, Erased):
+        return Problem(410, error.message, type_="erased")
     return Problem(422, error.message, errors=errors)
+
+
+def database_unavailable_problem() -> Problem:
+    return Problem(503, "the database is unavailable or busy; retry shortly",
+                   headers={"Retry-After": RETRY_AFTER_SECONDS}, type_="database-unavailable")
 
 
 def _field_name(loc: Sequence[Any]) -> str:
@@ -115,6 +129,13 @@ async def _on_validation_error(request: Request, exc: Exception) -> ProblemRespo
     return problem_response(validation_problem(exc))
 
 
+async def _on_database_unavailable(request: Request, exc: Exception) -> ProblemResponse:
+    # The exception's text names hosts and ports, not people: the class and the request are enough to trace it.
+    log.warning("database unavailable (%s), correlation id %s, %s %s",
+                type(exc).__name__, correlation_id_var.get(), request.method, request.url.path)
+    return problem_response(database_unavailable_problem())
+
+
 async def _on_http_exception(request: Request, exc: Exception) -> ProblemResponse:
     # Starlette's own answers: unknown routes (404), unknown methods (405).
     assert isinstance(exc, StarletteHTTPException)
@@ -137,3 +158,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _on_domain_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)
+    for error_class in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(error_class, _on_database_unavailable)

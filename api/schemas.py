@@ -52,7 +52,14 @@ def _text_only(value: Any) -> Any:
 
 # An instant must carry its offset: RFC 3339, e.g. 2026-11-25T10:00:00-05:00.
 Instant = Annotated[AwareDatetime, BeforeValidator(_text_only)]
-Day = Annotated[date, BeforeValidator(_text_only)]
+def _supported_day(value: date) -> date:
+    # The same range as every instant (domain.guards): dates past it are typing mistakes.
+    if not date(1900, 1, 1) <= value < date(2100, 1, 1):
+        raise ValueError("must be between 1900 and 2100")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_text_only), AfterValidator(_supported_day)]
 
 
 class Body(BaseModel):
@@ -140,6 +147,11 @@ class Created(BaseModel):
 
 class CreatedWithKey(Created):
     api_key: str | None = Field(description="The new API key, shown in this answer only.")
+
+
+class ErasureBody(Body):
+    reason: Annotated[str, Field(min_length=1, max_length=500, pattern=r"^[^\x00]*$",
+                                 description="Why (e.g. the request's ticket number); never the person's data.")]
 
 
 # Reads.
@@ -275,6 +287,7 @@ _PROBLEM_DESCRIPTIONS = {
     403: "The caller's role may not do this.",
     404: "Unknown, or another team's.",
     409: "If-Match names another version than the current one.",
+    410: "The person was erased: their data is gone.",
     413: "The body is too large.",
     422: "Invalid input: `errors` names the fields.",
     503: "The read model is catching up with the log; retry after `Retry-After` seconds.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,7 +11,12 @@ import psycopg
 from psycopg import sql
 
 from infra.eventstore import database_url
+from infra.person_keys import new_master_key
 from infra.settings import Settings
+
+# Benchmarks run on an external database too, which needs a master key: a throwaway one unless given.
+# Set in the environment, so the servers and workers a benchmark starts use the same one.
+os.environ.setdefault("FOLLOWUP_MASTER_KEY", new_master_key())
 
 
 @contextmanager

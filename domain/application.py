@@ -19,7 +19,7 @@ from domain.calendar import calendar_for
 from domain.candidacy import Candidacy
 from domain.candidate import Candidate
 from domain.contact import Contact
-from domain.errors import InvalidCommand, NotFound, UnknownReference, VersionConflict
+from domain.errors import Erased, InvalidCommand, NotFound, UnknownReference, VersionConflict
 from domain.guards import require_text, require_timezone
 from domain.recruiter import ApiKeyIndex, Recruiter
 from domain.transcodings import register_domain_transcodings
@@ -137,6 +137,12 @@ class FollowupApplication(Application[UUID]):
     def get_candidate(self, candidate_id: UUID) -> Candidate:
         return self._get(Candidate, candidate_id)
 
+    def get_candidate_unless_erased(self, candidate_id: UUID) -> Candidate | None:
+        try:
+            return self._get(Candidate, candidate_id)
+        except Erased:
+            return None
+
     def add_contact(
         self,
         name: str,
@@ -180,6 +186,31 @@ class FollowupApplication(Application[UUID]):
         now = self.clock()
         contact.connect_linkedin(connected_at or now, now=now, actor_id=by.actor_id, correlation_id=by.correlation_id)
         return self._save(contact)
+
+    # Erasure (DESIGN §8).
+
+    def erase_candidate(self, candidate_id: UUID, reason: str, *, by: Actor) -> CommandResult:
+        """Erase a candidate: their key is destroyed, then Candidate.Erased is appended (with the reason,
+        which must not repeat the person's data). Candidacies keep their facts, without the person."""
+        require_text(reason, "reason", max_length=500)
+        candidate = self._get(Candidate, candidate_id)
+        # Key first: if appending the event fails, a retry finds the person not yet erased and completes.
+        self.forget_person(candidate.id)
+        candidate.erase(reason, now=self.clock(), actor_id=by.actor_id, correlation_id=by.correlation_id)
+        return self._save(candidate)
+
+    def erase_contact(self, contact_id: UUID, reason: str, *, by: Actor) -> CommandResult:
+        """Erase an employer contact, as erase_candidate does a candidate; their company and touches stay."""
+        require_text(reason, "reason", max_length=500)
+        contact = self._get(Contact, contact_id)
+        self.forget_person(contact.id)
+        contact.erase(reason, now=self.clock(), actor_id=by.actor_id, correlation_id=by.correlation_id)
+        return self._save(contact)
+
+    def forget_person(self, person_id: UUID) -> None:
+        """Destroy the key that makes the person's data in stored events readable. The domain keeps
+        no keys: the event store's wiring (infra.eventstore) encrypts personal data and does this."""
+        raise NotImplementedError("personal data keys are kept by the event store (infra.eventstore)")
 
     # Candidacies: the follow-up stream.
 
@@ -306,6 +337,8 @@ class FollowupApplication(Application[UUID]):
             raise NotFound(f"no {aggregate_class.__name__.lower()} {aggregate_id}") from None
         if not isinstance(aggregate, aggregate_class):
             raise NotFound(f"no {aggregate_class.__name__.lower()} {aggregate_id}")
+        if getattr(aggregate, "erased", False):
+            raise Erased(f"{aggregate_class.__name__.lower()} {aggregate_id} was erased")
         if expected_version is not None and aggregate.version != expected_version:
             raise VersionConflict(
                 f"{aggregate_class.__name__.lower()} {aggregate_id} is at version {aggregate.version}, "
@@ -319,6 +352,9 @@ class FollowupApplication(Application[UUID]):
             return self._get(aggregate_class, aggregate_id)
         except NotFound:
             raise UnknownReference(f"no {aggregate_class.__name__.lower()} {aggregate_id}", field=field) from None
+        except Erased:
+            raise UnknownReference(f"{aggregate_class.__name__.lower()} {aggregate_id} was erased",
+                                   field=field) from None
 
     def _save(self, *aggregates: Aggregate) -> CommandResult:
         try:

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.values import CareerStage
+from domain.values import ERASED_NAME, CareerStage
 
 
 class Candidate(Aggregate):
@@ -35,3 +35,15 @@ class Candidate(Aggregate):
         self.career_stage = career_stage
         self.owner_id = owner_id
         self.team = team
+        self.erased = False
+
+    def erase(self, reason: str, *, now: datetime, actor_id: UUID, correlation_id: str) -> None:
+        """Forget the person: the history keeps its shape, their name and contact details are gone."""
+        self._erased(reason, actor_id, correlation_id, now)
+
+    @event("Erased")
+    def _erased(self, reason: str, actor_id: UUID, correlation_id: str, occurred_at: datetime) -> None:
+        self.name = ERASED_NAME
+        self.email = None
+        self.phone = None
+        self.erased = True

@@ -9,7 +9,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidCommand
 from domain.guards import require_past
-from domain.values import Channel, NoteKind
+from domain.values import ERASED_NAME, Channel, NoteKind
 
 
 class Contact(Aggregate):
@@ -35,6 +35,7 @@ class Contact(Aggregate):
         self.linkedin_url = linkedin_url
         self.notes: list[tuple[NoteKind, Channel, datetime]] = []
         self.linkedin_connected_at: datetime | None = None
+        self.erased = False
 
     def send_note(
         self, kind: NoteKind, channel: Channel, sent_at: datetime, *, now: datetime, actor_id: UUID, correlation_id: str
@@ -69,3 +70,15 @@ class Contact(Aggregate):
     ) -> None:
         if self.linkedin_connected_at is None or connected_at < self.linkedin_connected_at:
             self.linkedin_connected_at = connected_at
+
+    def erase(self, reason: str, *, now: datetime, actor_id: UUID, correlation_id: str) -> None:
+        """Forget the person: the history keeps its shape (company, notes, touches), their details are gone."""
+        self._erased(reason, actor_id, correlation_id, now)
+
+    @event("Erased")
+    def _erased(self, reason: str, actor_id: UUID, correlation_id: str, occurred_at: datetime) -> None:
+        self.name = ERASED_NAME
+        self.title = None
+        self.email = None
+        self.linkedin_url = None
+        self.erased = True

@@ -30,3 +30,7 @@ class VersionConflict(DomainError):
 
 class CandidacyClosed(DomainError):
     """The candidacy's outcome is recorded: no more interviews, deadlines or check-ins (HTTP 409)."""
+
+
+class Erased(DomainError):
+    """The person was erased: their data is gone and their stream takes no more commands (HTTP 410)."""

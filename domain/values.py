@@ -61,6 +61,9 @@ class FollowUpStatus(Enum):
 
 
 # Flags a follow-up item can carry.
+# What an erased person's name reads as, wherever it used to appear (DESIGN §8).
+ERASED_NAME = "erased person"
+
 FLAG_EARLY = "early"  # a check-in sent before its window opened
 FLAG_LATE = "late"  # done, but after due_by
 FLAG_HANDWRITTEN_ONLY = "handwritten_only"  # a thank-you that may not arrive in time

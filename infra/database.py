@@ -49,7 +49,9 @@ def resolve_database_url(database_url: str | None, data_dir: Path) -> str:
     return database_url or embedded_database_url(data_dir)
 
 
-def eventsourcing_env(database_url: str, schema: str) -> dict[str, str]:
+def eventsourcing_env(
+    database_url: str, schema: str, *, pool_size: int = 2, max_overflow: int = 10, pool_timeout: int = 2
+) -> dict[str, str]:
     """The eventsourcing library's PostgreSQL settings for a libpq URI and a schema."""
     params = conninfo_to_dict(database_url)
     return {
@@ -60,11 +62,13 @@ def eventsourcing_env(database_url: str, schema: str) -> dict[str, str]:
         "POSTGRES_USER": str(params.get("user") or "postgres"),
         "POSTGRES_PASSWORD": str(params.get("password") or ""),
         "POSTGRES_SCHEMA": schema,
-        "POSTGRES_CONNECT_TIMEOUT": "10",
-        "POSTGRES_POOL_SIZE": "2",
-        "POSTGRES_MAX_OVERFLOW": "10",
+        # The library uses it as the wait for a pooled connection, not only for connecting.
+        "POSTGRES_CONNECT_TIMEOUT": str(pool_timeout),
+        "POSTGRES_POOL_SIZE": str(pool_size),
+        "POSTGRES_MAX_OVERFLOW": str(max_overflow),
         "POSTGRES_PRE_PING": "y",
         "CREATE_TABLE": "y",
+        "APPLICATION_RECORDER_TOPIC": "infra.recorder:FollowupRecorder",
     }
 
 

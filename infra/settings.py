@@ -19,6 +19,14 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".followup")
     # PostgreSQL schema holding Followup's tables (one agency per schema).
     schema_name: str = Field(default="public", validation_alias="FOLLOWUP_SCHEMA")
+    # Base64 of 32 bytes: wraps every person's data key (docs/privacy.md). Required with DATABASE_URL;
+    # the embedded database keeps a generated one in data_dir/master.key.
+    master_key: str | None = Field(default=None, validation_alias="FOLLOWUP_MASTER_KEY", repr=False)
+    # The event store's connection pool: steady size, extra connections under load, and how many
+    # whole seconds a request waits for a connection before it is answered 503.
+    db_pool_size: int = 2
+    db_max_overflow: int = 10
+    db_pool_timeout: int = 2
 
     # Whether `followup serve` runs the projections in its own process (else `followup projections run` does).
     run_projections: bool = True

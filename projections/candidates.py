@@ -1,8 +1,9 @@
 """The candidates list: one row per registered candidate, by team and registration time, without personal data.
 
-Its table, candidates, holds each candidate's owner and team, specialty, career stage
-and when they were registered. Names, emails and phones stay encrypted in the log:
-the API reads them from the aggregate (DESIGN §8).
+Its table, candidates, holds each candidate's owner and team, specialty, career stage,
+when they were registered and, once erased, when (erased_at). Names, emails and phones
+stay encrypted in the log: the API reads them from the aggregate (DESIGN §8). An erased
+candidate's row stays, so counts still add up, and the list leaves it out.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ class CandidatesView(PagedView):
                     specialty text,
                     career_stage text,
                     registered_at timestamptz NOT NULL)""",
+                # Tables made before erasure existed get the column too.
+                "ALTER TABLE {schema}.candidates ADD COLUMN IF NOT EXISTS erased_at timestamptz",
                 # "This team's candidates, oldest first", page by page.
                 """CREATE INDEX IF NOT EXISTS candidates_by_team
                     ON {schema}.candidates (team, registered_at, candidate_id)""",
@@ -59,13 +62,19 @@ class CandidatesView(PagedView):
             ],
         )
 
+    def mark_erased(self, curs: Cursor[DictRow], erased: Sequence[Any]) -> None:
+        curs.executemany(
+            self.sql("UPDATE {schema}.candidates SET erased_at = %s WHERE candidate_id = %s AND erased_at IS NULL"),
+            [(event.occurred_at, event.originator_id) for event in erased],
+        )
+
     def record_tracking(self, curs: Cursor[DictRow], tracking: Tracking) -> None:
         self._insert_tracking(curs, tracking)
 
 
 class CandidatesProjection(PagedProjection[CandidatesView]):
     name = "candidates"
-    topics = (get_topic(Candidate.Registered),)
+    topics = (get_topic(Candidate.Registered), get_topic(Candidate.Erased))
 
     def process_page(self, events: Sequence[DomainEventProtocol[UUID]], tracking: Tracking) -> None:
         registered = [event for event in events if isinstance(event, Candidate.Registered)]
@@ -74,4 +83,8 @@ class CandidatesProjection(PagedProjection[CandidatesView]):
             view.start_page(curs, tracking.application_name)
             if registered:
                 view.save_candidates(curs, registered)
+            # After the registrations: a page may hold both a candidate's registration and erasure.
+            erased = [event for event in events if isinstance(event, Candidate.Erased)]
+            if erased:
+                view.mark_erased(curs, erased)
             view.record_tracking(curs, tracking)

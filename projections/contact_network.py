@@ -3,7 +3,8 @@
 Its tables:
 - contact_network_contacts: one row per contact, with touch counts, first and last
   touch, when the next stay-in-touch message is due, and the LinkedIn connection;
-  the only place names are kept, so erasing a person scrubs one table;
+  the only place names are kept, so erasing a person scrubs one table: on Contact.Erased
+  the name becomes "erased person" and the title is cleared, the touches stay;
 - contact_network_companies: one row per company, with its contacts and touches;
 - contact_network_recruiter_edges: recruiter-contact pairs (the candidacy's owner,
   or the recruiter who sent a note on the contact's own stream);
@@ -39,6 +40,7 @@ from psycopg.sql import SQL, Composed, Identifier
 
 from domain.candidacy import Candidacy
 from domain.contact import Contact
+from domain.values import ERASED_NAME
 from projections.paging import PagedProjection, PagedView
 
 
@@ -263,6 +265,13 @@ class ContactNetworkView(PagedView):
             binary=True,
         )
 
+    def scrub_contacts(self, curs: Cursor[DictRow], contact_ids: Sequence[UUID]) -> None:
+        curs.execute(
+            self.sql("UPDATE {schema}.contact_network_contacts SET name = %s, title = NULL "
+                     "WHERE contact_id = ANY(%s)"),
+            (ERASED_NAME, list(contact_ids)),
+        )
+
     def record_tracking(self, curs: Cursor[DictRow], tracking: Tracking) -> None:
         self._insert_tracking(curs, tracking)
 
@@ -273,7 +282,7 @@ class ContactNetworkProjection(PagedProjection[ContactNetworkView]):
         get_topic(event_class)
         for event_class in (
             Candidacy.Opened, Candidacy.Interview, Candidacy.NoteSent, Candidacy.CheckInSent,
-            Contact.Added, Contact.NoteSent, Contact.LinkedInConnected,
+            Contact.Added, Contact.NoteSent, Contact.LinkedInConnected, Contact.Erased,
         )
     )
 
@@ -281,6 +290,7 @@ class ContactNetworkProjection(PagedProjection[ContactNetworkView]):
         opened: list[Candidacy.Opened] = []
         contacts: dict[UUID, ContactChange] = {}
         touches: dict[TouchKey, TouchGroup] = {}
+        erased: list[UUID] = []
 
         def touch(contact_id: UUID, candidacy_id: UUID | None, event: Any, is_interview: bool = False) -> None:
             contacts.setdefault(contact_id, ContactChange()).touch(event.occurred_at)
@@ -309,6 +319,8 @@ class ContactNetworkProjection(PagedProjection[ContactNetworkView]):
                 change = contacts.setdefault(event.originator_id, ContactChange())
                 earlier = [at for at in (change.linkedin_connected_at, event.connected_at) if at is not None]
                 change.linkedin_connected_at = min(earlier)
+            elif isinstance(event, Contact.Erased):
+                erased.append(event.originator_id)
 
         view = self.view
         with view.datastore.transaction(commit=True) as curs:
@@ -320,4 +332,7 @@ class ContactNetworkProjection(PagedProjection[ContactNetworkView]):
                 view.save_contacts(curs, contacts, self.policy.stay_in_touch_days)
             if touches:
                 view.save_edges(curs, touches)
+            # Last: a page may hold both the contact's Added event and its erasure.
+            if erased:
+                view.scrub_contacts(curs, erased)
             view.record_tracking(curs, tracking)

@@ -224,7 +224,8 @@ def candidates_page(
     statement = _sql(
         """SELECT candidate_id, owner_id, team, specialty, career_stage, registered_at
         FROM {schema}.candidates
-        WHERE (%(all_teams)s OR team IS NOT DISTINCT FROM %(team)s)
+        WHERE erased_at IS NULL
+          AND (%(all_teams)s OR team IS NOT DISTINCT FROM %(team)s)
           AND (%(owner_id)s::uuid IS NULL OR owner_id = %(owner_id)s)
           AND (%(specialty)s::text IS NULL OR specialty = %(specialty)s)
           AND (%(career_stage)s::text IS NULL OR career_stage = %(career_stage)s)

@@ -17,7 +17,7 @@ from domain.candidacy import Candidacy
 from domain.candidate import Candidate
 from domain.contact import Contact
 from domain.recruiter import Recruiter
-from domain.values import CandidacyFacts, ContactFacts
+from domain.values import ERASED_NAME, CandidacyFacts, ContactFacts
 from projections.follow_up_queue import apply_candidacy_event
 
 PAGE_SIZE = 1000
@@ -32,7 +32,7 @@ FOLD_TOPICS = tuple(
     for event_class in (
         Recruiter.Added, Candidate.Registered, Contact.Added, Contact.NoteSent, Contact.LinkedInConnected,
         Candidacy.Opened, Candidacy.Interview, Candidacy.DeadlineStated, Candidacy.NoteSent,
-        Candidacy.CheckInSent, Candidacy.OutcomeRecorded,
+        Candidacy.CheckInSent, Candidacy.OutcomeRecorded, Candidate.Erased, Contact.Erased,
     )
 )
 
@@ -134,6 +134,13 @@ class Replay:
                 self.candidate_names[event.originator_id] = event.name
         elif isinstance(event, Recruiter.Added):
             self.recruiters[event.originator_id] = (event.name, event.team)
+        # Erased people stay in the figures, without their names.
+        elif isinstance(event, Candidate.Erased):
+            if event.originator_id in self.candidate_names:
+                self.candidate_names[event.originator_id] = ERASED_NAME
+        elif isinstance(event, Contact.Erased):
+            contact = self.contacts.setdefault(event.originator_id, ReplayedContact())
+            contact.name, contact.title = ERASED_NAME, None
 
     def _touch(self, contact_id: UUID, at: datetime, *, in_scope: bool) -> None:
         # Touches after as_of had not happened yet at as_of: only what had counts.

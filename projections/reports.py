@@ -34,9 +34,10 @@ NO_CONTACT = UUID(int=0)
 STRENGTH_HALF_LIFE_DAYS = 90.0
 # The check-in histogram's buckets: days early or late beyond this are counted at the edge.
 CHECK_IN_HISTOGRAM_DAYS = 14
-# Fields of events shown in the audit trail's details: facts, never personal data.
+# Fields of events shown in the audit trail's details: facts, never personal data
+# (an erasure's reason is written not to contain any: docs/privacy.md).
 AUDIT_DETAIL_FIELDS = (
-    "kind", "channel", "contact_id", "interviewer_ids", "format", "held_at", "sent_at", "decide_by", "stated_at",
+    "reason", "kind", "channel", "contact_id", "interviewer_ids", "format", "held_at", "sent_at", "decide_by", "stated_at",
     "outcome", "connected_at", "company", "position", "role", "team", "candidate_id", "owner_id",
 )
 

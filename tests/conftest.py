@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import uuid
 from collections.abc import Iterator
@@ -12,6 +13,10 @@ import pytest
 from psycopg import sql
 
 from infra.settings import Settings
+
+# Every application, server and CLI process the tests start wraps person keys with this master key
+# (with DATABASE_URL set, Followup refuses to start without one).
+TEST_MASTER_KEY = os.environ.setdefault("FOLLOWUP_MASTER_KEY", base64.b64encode(os.urandom(32)).decode())
 
 
 @pytest.fixture(scope="session")
@@ -37,7 +42,8 @@ def schema(database_url: str) -> Iterator[str]:
 
 @pytest.fixture
 def settings(database_url: str, schema: str, tmp_path: Path) -> Settings:
-    return Settings(DATABASE_URL=database_url, FOLLOWUP_SCHEMA=schema, data_dir=tmp_path / "data")
+    return Settings(DATABASE_URL=database_url, FOLLOWUP_SCHEMA=schema, data_dir=tmp_path / "data",
+                    FOLLOWUP_MASTER_KEY=TEST_MASTER_KEY)
 
 
 @pytest.fixture

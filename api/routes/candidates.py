@@ -57,12 +57,14 @@ def list_candidates(
         rows = candidates_page(conn, reads.schema, scope=team_scope(recruiter), filters=filters, after=after,
                                limit=page.limit + 1)
     # Names, emails and phones are read from each candidate's own stream, never kept in a read model.
-    items = [candidate_out(application.get_candidate(row["candidate_id"])) for row in rows[: page.limit]]
+    # Erased candidates are left out (the read model marks them; one erased since the query began is skipped).
+    candidates = [application.get_candidate_unless_erased(row["candidate_id"]) for row in rows[: page.limit]]
+    items = [candidate_out(candidate) for candidate in candidates if candidate is not None]
     next_cursor = encode_cursor(candidate_key(rows[page.limit - 1])) if len(rows) > page.limit else None
     return CandidatePage(items=items, next_cursor=next_cursor)
 
 
-@router.get("/{candidate_id}", response_model=CandidateOut, responses=problem_responses(401, 404, 422))
+@router.get("/{candidate_id}", response_model=CandidateOut, responses=problem_responses(401, 404, 410, 422))
 def read_candidate(
     candidate_id: UUID, application: Application, recruiter: CurrentRecruiter, response: Response
 ) -> CandidateOut:

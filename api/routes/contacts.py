@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
 from api.deps import Application, CurrentRecruiter, WriteCommand, etag
-from api.schemas import ContactNoteBody, ContactOut, Created, LinkedInBody, NewContactBody
+from api.schemas import ContactNoteBody, ContactOut, Created, LinkedInBody, NewContactBody, problem_responses
 
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"])
 
@@ -20,7 +20,7 @@ def add_contact(body: NewContactBody, application: Application, command: WriteCo
     ))
 
 
-@router.get("/{contact_id}", response_model=ContactOut)
+@router.get("/{contact_id}", response_model=ContactOut, responses=problem_responses(401, 404, 410, 422))
 def read_contact(contact_id: UUID, application: Application, recruiter: CurrentRecruiter,
                  response: Response) -> ContactOut:
     contact = application.get_contact(contact_id)

@@ -26,6 +26,7 @@ class Server:
     admin_key: str
     schema: str
     database_url: str
+    log_path: Path | None = None  # the server process's stdout and stderr
 
     def client(self, key: str | None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
@@ -58,7 +59,7 @@ def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         added = subprocess.run(
             [FOLLOWUP, "users", "add", "Admin", "--role", "admin"], env=env, capture_output=True, text=True, check=True
         )
-        yield Server(base_url, added.stdout.strip(), schema, database_url)
+        yield Server(base_url, added.stdout.strip(), schema, database_url, log_path)
     finally:
         process.terminate()
         try:

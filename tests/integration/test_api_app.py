@@ -38,8 +38,7 @@ def test_an_unexpected_error_is_a_500_problem_with_a_correlation_id_and_no_trace
 
 def test_a_query_answers_503_when_the_projections_do_not_catch_up(client):
     read_side = client.app.state.read_side
-    for worker in read_side.workers:
-        worker.stop()
+    client.app.state.follower.stop()
     read_side.wait_timeout = 0.2
     assert client.post("/v1/candidates", json={"name": "Sam"}).status_code == 201
     response = client.get("/v1/follow-ups")
