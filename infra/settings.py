@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from functools import lru_cache
 from pathlib import Path
 
@@ -47,17 +48,8 @@ class Settings(BaseSettings):
     follow_up_within_days: int = 14
 
     def policy(self) -> FollowUpPolicy:
-        return FollowUpPolicy(
-            thank_you_hours=self.thank_you_hours,
-            deadline_buffer_first_business_day=self.deadline_buffer_first_business_day,
-            deadline_buffer_last_business_day=self.deadline_buffer_last_business_day,
-            no_deadline_first_business_day=self.no_deadline_first_business_day,
-            no_deadline_last_business_day=self.no_deadline_last_business_day,
-            stay_in_touch_days=self.stay_in_touch_days,
-            stay_in_touch_grace_days=self.stay_in_touch_grace_days,
-            connect_linkedin_days=self.connect_linkedin_days,
-            follow_up_within_days=self.follow_up_within_days,
-        )
+        """The follow-up policy, with this settings object's numbers (same names as its fields)."""
+        return FollowUpPolicy(**{field.name: getattr(self, field.name) for field in fields(FollowUpPolicy)})
 
 
 @lru_cache

@@ -58,6 +58,8 @@ def _switch(datastore: PostgresDatastore, build_schema: str, live_schema: str, w
     events, then swap the tables; returns the copy's position."""
     tracking_table = worker.projection.view.tracking_table_name
     with datastore.transaction(commit=True) as curs:
+        # This transaction waits while the copy catches up on other connections: it is not idle.
+        curs.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
         curs.execute("SELECT to_regclass(%s) AS live", (f'"{live_schema}"."{tracking_table}"',))
         if curs.fetchone()["live"] is not None:
             curs.execute(SQL("LOCK TABLE {}.{} IN ACCESS EXCLUSIVE MODE").format(
