@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
 from uuid import UUID
 
 from domain.calendar import calendar_for, end_of_day, local_date, local_datetime, start_of_day
@@ -72,8 +73,22 @@ def check_in_window(
     policy: FollowUpPolicy = DEFAULT_POLICY,
 ) -> CheckInWindow:
     """The check-in window after an interview, given the decision date stated (if any)."""
-    calendar = calendar_for(country, subdivision)
     interview_day = local_date(interview_held_at, timezone)
+    return _check_in_window_after(interview_day, decide_by, timezone, country, subdivision, policy)
+
+
+# A pure function of a few dates and names that recur across candidacies: replays and
+# projection catch-ups evaluate it for every candidacy, so its answers are kept.
+@lru_cache(maxsize=65536)
+def _check_in_window_after(
+    interview_day: date,
+    decide_by: date | None,
+    timezone: str,
+    country: str,
+    subdivision: str | None,
+    policy: FollowUpPolicy,
+) -> CheckInWindow:
+    calendar = calendar_for(country, subdivision)
     if decide_by is not None and decide_by >= interview_day:
         base_day = decide_by
         first_n = policy.deadline_buffer_first_business_day
