@@ -286,11 +286,11 @@ _PROBLEM_DESCRIPTIONS = {
     401: "No API key, or an unknown, rotated or deactivated one.",
     403: "The caller's role may not do this.",
     404: "Unknown, or another team's.",
-    409: "If-Match names another version than the current one.",
+    409: "If-Match names another version than the current one, or the candidacy's outcome is recorded.",
     410: "The person was erased: their data is gone.",
     413: "The body is too large.",
     422: "Invalid input: `errors` names the fields.",
-    503: "The read model is catching up with the log; retry after `Retry-After` seconds.",
+    503: "The database is unavailable, or a read model is catching up; retry after `Retry-After` seconds.",
 }
 
 
@@ -305,6 +305,13 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         }
         for status in statuses
     }
+
+
+# The error answers of each kind of operation, for the OpenAPI document.
+CREATE_ERRORS = problem_responses(400, 401, 403, 413, 422, 503)
+COMMAND_ERRORS = problem_responses(400, 401, 403, 404, 409, 410, 413, 422, 503)
+READ_ERRORS = problem_responses(401, 404, 410, 422, 503)
+LIST_ERRORS = problem_responses(401, 403, 422, 503)
 
 
 # Lists of the read models.

@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,7 +45,8 @@ def running_server(settings: Settings, *, workers: int = 1) -> Iterator[RunningS
         command.append("--no-projections")
         projection_process = subprocess.Popen([FOLLOWUP, "projections", "run"], env=env,
                                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = tempfile.NamedTemporaryFile(prefix="bench-server-", suffix=".log", delete=False)
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -55,7 +57,7 @@ def running_server(settings: Settings, *, workers: int = 1) -> Iterator[RunningS
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("the server did not start")
+                raise RuntimeError(f"the server did not start:\n{Path(log.name).read_text()[-3000:]}")
             time.sleep(0.1)
         admin_key = subprocess.run([FOLLOWUP, "users", "add", "Bench Admin", "--role", "admin"], env=env,
                                    capture_output=True, text=True, check=True).stdout.strip()

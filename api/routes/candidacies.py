@@ -22,6 +22,9 @@ from api.deps import (
     visible_candidacy,
 )
 from api.schemas import (
+    COMMAND_ERRORS,
+    CREATE_ERRORS,
+    READ_ERRORS,
     CandidacyNoteBody,
     CandidacyOut,
     CheckInBody,
@@ -47,7 +50,7 @@ _ENVELOPE = {"originator_id", "originator_version", "timestamp", "originator_top
              "actor_id", "correlation_id", "occurred_at"}
 
 
-@router.post("", status_code=201, response_model=Created)
+@router.post("", status_code=201, response_model=Created, responses=CREATE_ERRORS)
 def open_candidacy(body: NewCandidacyBody, application: Application, command: WriteCommand,
                    settings: AppSettings) -> JSONResponse:
     """Open a candidacy for one of the caller's team's candidates."""
@@ -63,7 +66,7 @@ def open_candidacy(body: NewCandidacyBody, application: Application, command: Wr
     return command.run(execute)
 
 
-@router.get("/{candidacy_id}", response_model=CandidacyOut)
+@router.get("/{candidacy_id}", response_model=CandidacyOut, responses=READ_ERRORS)
 def read_candidacy(candidacy_id: UUID, application: Application, recruiter: CurrentRecruiter,
                    response: Response) -> CandidacyOut:
     candidacy = visible_candidacy(application, recruiter, candidacy_id)
@@ -85,7 +88,7 @@ def read_candidacy(candidacy_id: UUID, application: Application, recruiter: Curr
     )
 
 
-@router.post("/{candidacy_id}/interviews", status_code=201, response_model=Created)
+@router.post("/{candidacy_id}/interviews", status_code=201, response_model=Created, responses=COMMAND_ERRORS)
 def record_interview(candidacy_id: UUID, body: InterviewBody, application: Application,
                      command: WriteCommand) -> JSONResponse:
     """Interview: a round took place, with these interviewers."""
@@ -96,7 +99,7 @@ def record_interview(candidacy_id: UUID, body: InterviewBody, application: Appli
     ))
 
 
-@router.post("/{candidacy_id}/deadline", status_code=201, response_model=Created)
+@router.post("/{candidacy_id}/deadline", status_code=201, response_model=Created, responses=COMMAND_ERRORS)
 def state_deadline(candidacy_id: UUID, body: DeadlineBody, application: Application,
                    command: WriteCommand) -> JSONResponse:
     """DeadlineStated: the employer said when they expect to decide."""
@@ -106,7 +109,7 @@ def state_deadline(candidacy_id: UUID, body: DeadlineBody, application: Applicat
     ))
 
 
-@router.post("/{candidacy_id}/notes", status_code=201, response_model=Created)
+@router.post("/{candidacy_id}/notes", status_code=201, response_model=Created, responses=COMMAND_ERRORS)
 def send_note(candidacy_id: UUID, body: CandidacyNoteBody, application: Application,
               command: WriteCommand) -> JSONResponse:
     """NoteSent: a thank-you (or other note) went out to a contact."""
@@ -117,7 +120,7 @@ def send_note(candidacy_id: UUID, body: CandidacyNoteBody, application: Applicat
     ))
 
 
-@router.post("/{candidacy_id}/check-ins", status_code=201, response_model=Created)
+@router.post("/{candidacy_id}/check-ins", status_code=201, response_model=Created, responses=COMMAND_ERRORS)
 def send_check_in(candidacy_id: UUID, body: CheckInBody, application: Application,
                   command: WriteCommand) -> JSONResponse:
     """CheckInSent: a post-interview check-in went out."""
@@ -128,7 +131,7 @@ def send_check_in(candidacy_id: UUID, body: CheckInBody, application: Applicatio
     ))
 
 
-@router.post("/{candidacy_id}/outcome", status_code=201, response_model=Created)
+@router.post("/{candidacy_id}/outcome", status_code=201, response_model=Created, responses=COMMAND_ERRORS)
 def record_outcome(candidacy_id: UUID, body: OutcomeBody, application: Application,
                    command: WriteCommand) -> JSONResponse:
     """OutcomeRecorded: offer, hired, rejected or withdrawn."""
@@ -138,7 +141,7 @@ def record_outcome(candidacy_id: UUID, body: OutcomeBody, application: Applicati
     ))
 
 
-@router.get("/{candidacy_id}/history", response_model=HistoryPage)
+@router.get("/{candidacy_id}/history", response_model=HistoryPage, responses=READ_ERRORS)
 def read_history(candidacy_id: UUID, application: Application, recruiter: CurrentRecruiter,
                  page: Page, reads: Reads) -> HistoryPage:
     """Every event of the candidacy's stream, in order, with who recorded it and when."""

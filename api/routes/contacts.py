@@ -8,12 +8,21 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
 from api.deps import Application, CurrentRecruiter, WriteCommand, etag
-from api.schemas import ContactNoteBody, ContactOut, Created, LinkedInBody, NewContactBody, problem_responses
+from api.schemas import (
+    COMMAND_ERRORS,
+    CREATE_ERRORS,
+    ContactNoteBody,
+    ContactOut,
+    Created,
+    LinkedInBody,
+    NewContactBody,
+    problem_responses,
+)
 
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"])
 
 
-@router.post("", status_code=201, response_model=Created)
+@router.post("", status_code=201, response_model=Created, responses=CREATE_ERRORS)
 def add_contact(body: NewContactBody, application: Application, command: WriteCommand) -> JSONResponse:
     return command.run(lambda: application.add_contact(
         body.name, body.company, title=body.title, email=body.email, linkedin_url=body.linkedin_url, by=command.by,
@@ -32,7 +41,7 @@ def read_contact(contact_id: UUID, application: Application, recruiter: CurrentR
     )
 
 
-@router.post("/{contact_id}/notes", status_code=201, response_model=Created)
+@router.post("/{contact_id}/notes", status_code=201, response_model=Created, responses=COMMAND_ERRORS)
 def send_note(contact_id: UUID, body: ContactNoteBody, application: Application,
               command: WriteCommand) -> JSONResponse:
     """A stay-in-touch note (helpful_info, congratulations): NoteSent on the contact."""
@@ -41,7 +50,7 @@ def send_note(contact_id: UUID, body: ContactNoteBody, application: Application,
     ))
 
 
-@router.post("/{contact_id}/linkedin", status_code=201, response_model=Created)
+@router.post("/{contact_id}/linkedin", status_code=201, response_model=Created, responses=COMMAND_ERRORS)
 def connect_linkedin(contact_id: UUID, application: Application, command: WriteCommand,
                      body: LinkedInBody | None = None) -> JSONResponse:
     """LinkedInConnected: the recruiter is now connected with the contact."""

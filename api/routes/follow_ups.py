@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
 from api.deps import AppSettings, CurrentRecruiter, Page, Reads, encode_cursor, invalid_cursor, team_scope
-from api.schemas import FollowUpOut, FollowUpPage
+from api.schemas import LIST_ERRORS, FollowUpOut, FollowUpPage
 from domain.values import FollowUpKind, FollowUpStatus
 from projections.follow_up_queue import FollowUpQueueProjection
 from projections.queries import ItemFilters, ItemKey, follow_up_items_as_of, follow_up_items_page, item_key
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/v1/follow-ups", tags=["follow-ups"])
 OPEN_STATUSES = (FollowUpStatus.UPCOMING, FollowUpStatus.DUE, FollowUpStatus.OVERDUE)
 
 
-@router.get("", response_model=FollowUpPage)
+@router.get("", response_model=FollowUpPage, responses=LIST_ERRORS)
 def list_follow_ups(
     recruiter: CurrentRecruiter,
     reads: Reads,

@@ -12,6 +12,7 @@ from pydantic import AwareDatetime
 
 from api.deps import AppSettings, Application, CurrentRecruiter, team_scope
 from api.errors import Problem
+from api.schemas import LIST_ERRORS
 from domain.values import Role
 from projections.replay import ReportScope
 from projections.reports import REPORT_NAMES, AuditFilters, build_report
@@ -34,7 +35,7 @@ class ReportFormat(str, Enum):
 assert {name.value for name in ReportName} == set(REPORT_NAMES)
 
 
-@router.get("/{name}", responses={200: {"content": {"text/csv": {}}}})
+@router.get("/{name}", responses={200: {"content": {"text/csv": {}}}, **LIST_ERRORS})
 def get_report(
     name: ReportName,
     recruiter: CurrentRecruiter,
