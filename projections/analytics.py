@@ -52,6 +52,25 @@ ON_TIME = "on_time"
 LATE = "late"
 MISSING = "missing"
 NOT_OWED = "not_owed"  # the outcome came before the window closed: no check-in was needed
+CHECK_IN_TIMINGS = (EARLY, ON_TIME, LATE, MISSING, "pending", NOT_OWED)
+
+# The compliance figures, defined once: the roll-up views below and the API's date-ranged
+# queries (projections/queries.py) aggregate the same columns the same way.
+THANK_YOU_FIGURES = """count(*) FILTER (WHERE thank_you_sent_at IS NOT NULL OR due_by < now()) AS thank_yous_owed,
+    count(*) FILTER (WHERE on_time) AS thank_yous_on_time,
+    count(*) FILTER (WHERE on_time IS false) AS thank_yous_late,
+    percentile_cont(0.5) WITHIN GROUP (ORDER BY hours_to_thank_you) AS median_hours_to_thank_you"""
+
+
+def check_in_figures(timing_prefix: str = "") -> str:
+    """Counts of check-ins by timing (named `timing_prefix` + timing) and of the 14-day guideline."""
+    timings = ",\n    ".join(
+        f"count(*) FILTER (WHERE timing = '{timing}') AS {timing_prefix}{timing}" for timing in CHECK_IN_TIMINGS
+    )
+    return f"""{timings},
+    count(*) FILTER (WHERE followed_up_within_14_days
+                     OR latest_round_held_at < now() - interval '14 days') AS follow_ups_measured,
+    count(*) FILTER (WHERE followed_up_within_14_days) AS followed_up_within_14_days"""
 
 
 @dataclass
@@ -104,22 +123,11 @@ def _summary_view(name: str, group_by: str) -> str:
     return f"""CREATE OR REPLACE VIEW {{schema}}.{name} AS
         WITH thank_yous AS (
             SELECT {group_by},
-                   count(*) FILTER (WHERE thank_you_sent_at IS NOT NULL OR due_by < now()) AS thank_yous_owed,
-                   count(*) FILTER (WHERE on_time) AS thank_yous_on_time,
-                   count(*) FILTER (WHERE on_time IS false) AS thank_yous_late,
-                   percentile_cont(0.5) WITHIN GROUP (ORDER BY hours_to_thank_you) AS median_hours_to_thank_you
+                   {THANK_YOU_FIGURES}
             FROM {{schema}}.analytics_interviews GROUP BY {group_by}),
         check_ins AS (
             SELECT {group_by},
-                   count(*) FILTER (WHERE timing = 'early') AS check_ins_early,
-                   count(*) FILTER (WHERE timing = 'on_time') AS check_ins_on_time,
-                   count(*) FILTER (WHERE timing = 'late') AS check_ins_late,
-                   count(*) FILTER (WHERE timing = 'missing') AS check_ins_missing,
-                   count(*) FILTER (WHERE timing = 'pending') AS check_ins_pending,
-                   count(*) FILTER (WHERE timing = 'not_owed') AS check_ins_not_owed,
-                   count(*) FILTER (WHERE followed_up_within_14_days
-                                    OR latest_round_held_at < now() - interval '14 days') AS follow_ups_measured,
-                   count(*) FILTER (WHERE followed_up_within_14_days) AS followed_up_within_14_days
+                   {check_in_figures("check_ins_")}
             FROM {{schema}}.analytics_check_ins GROUP BY {group_by})
         SELECT {group_by},
                coalesce(t.thank_yous_owed, 0) AS thank_yous_owed,

@@ -15,6 +15,7 @@ from psycopg.sql import SQL, Composed, Identifier
 from domain.policy import FollowUpPolicy
 from domain.rules import follow_up_items
 from domain.values import CandidacyFacts, ContactFacts, FollowUpItem, FollowUpStatus
+from projections.analytics import THANK_YOU_FIGURES, check_in_figures
 from projections.facts_codec import facts_from_json
 
 # The eventsourcing library names its stored-events table after the application ("Followup").
@@ -343,10 +344,7 @@ _COMPLIANCE_WHERE = """(%(all_teams)s OR team IS NOT DISTINCT FROM %(scope_team)
 def compliance_thank_yous(conn: Connection[DictRow], schema: str, filters: ComplianceFilters) -> list[dict[str, Any]]:
     statement = _sql(
         f"""SELECT {_LEVEL} AS level, owner_id, team,
-               count(*) FILTER (WHERE thank_you_sent_at IS NOT NULL OR due_by < now()) AS thank_yous_owed,
-               count(*) FILTER (WHERE on_time) AS thank_yous_on_time,
-               count(*) FILTER (WHERE on_time IS false) AS thank_yous_late,
-               percentile_cont(0.5) WITHIN GROUP (ORDER BY hours_to_thank_you) AS median_hours_to_thank_you
+               {THANK_YOU_FIGURES}
         FROM {{schema}}.analytics_interviews
         WHERE held_at >= %(start)s AND held_at < %(end)s AND {_COMPLIANCE_WHERE}
         GROUP BY GROUPING SETS ((), (team), (owner_id, team))""",
@@ -358,15 +356,7 @@ def compliance_thank_yous(conn: Connection[DictRow], schema: str, filters: Compl
 def compliance_check_ins(conn: Connection[DictRow], schema: str, filters: ComplianceFilters) -> list[dict[str, Any]]:
     statement = _sql(
         f"""SELECT {_LEVEL} AS level, owner_id, team,
-               count(*) FILTER (WHERE timing = 'early') AS early,
-               count(*) FILTER (WHERE timing = 'on_time') AS on_time,
-               count(*) FILTER (WHERE timing = 'late') AS late,
-               count(*) FILTER (WHERE timing = 'missing') AS missing,
-               count(*) FILTER (WHERE timing = 'pending') AS pending,
-               count(*) FILTER (WHERE timing = 'not_owed') AS not_owed,
-               count(*) FILTER (WHERE followed_up_within_14_days
-                                OR latest_round_held_at < now() - interval '14 days') AS follow_ups_measured,
-               count(*) FILTER (WHERE followed_up_within_14_days) AS followed_up_within_14_days
+               {check_in_figures()}
         FROM {{schema}}.analytics_check_ins
         WHERE latest_round_held_at >= %(start)s AND latest_round_held_at < %(end)s AND {_COMPLIANCE_WHERE}
         GROUP BY GROUPING SETS ((), (team), (owner_id, team))""",
