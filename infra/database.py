@@ -69,6 +69,7 @@ def eventsourcing_env(
         "POSTGRES_PRE_PING": "y",
         "CREATE_TABLE": "y",
         "APPLICATION_RECORDER_TOPIC": "infra.recorder:FollowupRecorder",
+        "TRANSCODER_TOPIC": "infra.transcoder:FollowupTranscoder",
     }
 
 

@@ -23,6 +23,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 from domain.policy import DEFAULT_POLICY, FollowUpPolicy
+from infra.personal_data import decode_page
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +177,8 @@ def apply_next_page(app: Application[UUID], workers: Sequence[ProjectionWorker],
     if not notifications:
         return 0
     topics = frozenset().union(*(worker.topics for worker in workers))
-    decoded = {n.id: app.mapper.to_domain_event(n) for n in notifications if n.topic in topics}
+    wanted = [n for n in notifications if n.topic in topics]
+    decoded = {n.id: event for n, event in zip(wanted, decode_page(app.mapper, wanted), strict=True)}
     for worker in workers:
         worker.apply(notifications, decoded)
     return len(notifications)

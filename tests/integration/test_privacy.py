@@ -19,6 +19,7 @@ from domain.errors import Erased, UnknownReference
 from domain.values import ERASED_NAME, Channel, NoteKind, Outcome, Role
 from infra.eventstore import open_application
 from infra.person_keys import MasterKeyError, new_master_key, resolve_master_key
+from infra.personal_data import decode_page
 from infra.settings import Settings
 from projections.rebuild import rebuild_projection
 from projections.registry import PROJECTIONS
@@ -219,3 +220,29 @@ def test_snapshots_of_a_person_are_sealed_too(app, settings):
     app.erase_candidate(ids["sam"], "request #8", by=ADMIN)
     forgotten = app.mapper.to_domain_event(stored).state
     assert (forgotten["name"], forgotten["email"]) == (ERASED_NAME, None)
+
+
+def test_a_page_of_the_log_reads_everyones_keys_in_one_query(app, settings):
+    ids = story(app)
+    app.erase_candidate(ids["quinn"], "request #9", by=ADMIN)
+    fresh = open_application(settings, clock=lambda: NOW)  # an empty key cache, as a projection starts with
+    try:
+        notifications = fresh.recorder.select_notifications(start=1, limit=1000)
+        queries = []
+        original = fresh.person_keys.datastore.transaction
+
+        def counted(*args, **kwargs):
+            queries.append(args)
+            return original(*args, **kwargs)
+
+        fresh.person_keys.datastore.transaction = counted
+        events = decode_page(fresh.mapper, notifications)
+        fresh.person_keys.datastore.transaction = original
+        assert len(queries) == 1
+        names = {type(e).__qualname__ + ":" + str(e.originator_id): getattr(e, "name", None) for e in events}
+        assert names[f"Candidate.Registered:{ids['sam']}"] == "Sam Patel"
+        assert names[f"Candidate.Registered:{ids['quinn']}"] == ERASED_NAME
+        assert names[f"Contact.Added:{ids['vera']}"] == "Vera Oxbridge"
+        assert [e.originator_id for e in events] == [n.originator_id for n in notifications]
+    finally:
+        fresh.close()
