@@ -24,22 +24,26 @@ class FollowupTranscoder(JSONTranscoder):
         except orjson.JSONDecodeError:
             # What orjson refuses but the json module accepts (NaN, integers past 64 bits).
             return super().decode(data)
-        return self._revive(document)
+        if type(document) is dict or type(document) is list:
+            return self._revive(document)
+        return document
 
-    def _revive(self, value: Any) -> Any:
-        if type(value) is dict:
-            if len(value) == 2 and TYPE in value and DATA in value:
-                inner = value[DATA]
-                if type(inner) is dict or type(inner) is list:  # as the json hook would: innermost first
-                    value[DATA] = self._revive(inner)
-                transcoding = self.names.get(value[TYPE])
-                if transcoding is None:
-                    return self._decode_obj(value)  # the library's error, naming the unknown type
-                return transcoding.decode(value[DATA])
-            for name, item in value.items():
+    def _revive(self, container: dict[str, Any] | list[Any]) -> Any:
+        """The container with its tagged objects decoded, innermost first, as the json hook would."""
+        if type(container) is dict:
+            if len(container) == 2 and TYPE in container and DATA in container:
+                return self._tagged(container)
+            for name, item in container.items():  # replacing values while iterating is allowed
                 if type(item) is dict or type(item) is list:
-                    value[name] = self._revive(item)
-            return value
-        if type(value) is list:
-            return [self._revive(item) if type(item) is dict or type(item) is list else item for item in value]
-        return value
+                    container[name] = self._revive(item)
+            return container
+        return [self._revive(item) if type(item) is dict or type(item) is list else item for item in container]
+
+    def _tagged(self, tagged: dict[str, Any]) -> Any:
+        data = tagged[DATA]
+        if type(data) is dict or type(data) is list:
+            tagged[DATA] = data = self._revive(data)
+        transcoding = self.names.get(tagged[TYPE])
+        if transcoding is None:
+            return self._decode_obj(tagged)  # the library's error, naming the unknown type
+        return transcoding.decode(data)
