@@ -180,7 +180,7 @@ class PersonKeys:
         if not missing:
             return
         with self.datastore.transaction() as curs:
-            curs.execute(self._sql("SELECT person_id, wrapped_key FROM {schema}.{table} WHERE person_id = ANY(%s)"),
+            curs.execute(self._sql("SELECT person_id, wrapped_key FROM {schema}.{table} WHERE person_id = ANY(%b)"),
                          (missing,))
             wrapped = {row["person_id"]: row["wrapped_key"] for row in curs.fetchall()}
         keys = {

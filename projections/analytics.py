@@ -227,7 +227,7 @@ class AnalyticsView(PagedView):
     def load_candidacies(self, curs: Cursor[DictRow], ids: Iterable[UUID]) -> dict[UUID, CandidacyRow]:
         curs.execute(
             self.sql("SELECT owner_id, team, company, facts FROM {schema}.analytics_candidacies "
-                     "WHERE candidacy_id = ANY(%s)"),
+                     "WHERE candidacy_id = ANY(%b)"),
             (list(ids),),
         )
         rows = (
@@ -263,7 +263,7 @@ class AnalyticsView(PagedView):
     def replace_interviews(
         self, curs: Cursor[DictRow], candidacy_ids: Sequence[UUID], facts: Sequence[InterviewFact]
     ) -> None:
-        curs.execute(self.sql("DELETE FROM {schema}.analytics_interviews WHERE candidacy_id = ANY(%s)"),
+        curs.execute(self.sql("DELETE FROM {schema}.analytics_interviews WHERE candidacy_id = ANY(%b)"),
                      (list(candidacy_ids),))
         with curs.copy(self.sql(
             "COPY {schema}.analytics_interviews (candidacy_id, held_at, contact_id, owner_id, team, format, "

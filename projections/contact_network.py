@@ -171,10 +171,12 @@ class ContactNetworkView(PagedView):
         return SQL(statement).format(schema=Identifier(self.datastore.schema))
 
     def save_candidacies(self, curs: Cursor[DictRow], opened: Sequence[Candidacy.Opened]) -> None:
+        # Arrays go as %b (binary): psycopg's text form quotes every element through a regex,
+        # several times slower than binary on a page's thousand rows.
         curs.execute(
             self.sql(
                 "INSERT INTO {schema}.contact_network_candidacies (candidacy_id, candidate_id, owner_id, team) "
-                "SELECT * FROM unnest(%s::uuid[], %s::uuid[], %s::uuid[], %s::text[]) "
+                "SELECT * FROM unnest(%b::uuid[], %b::uuid[], %b::uuid[], %b::text[]) "
                 "ON CONFLICT (candidacy_id) DO NOTHING"
             ),
             (
@@ -191,9 +193,9 @@ class ContactNetworkView(PagedView):
         # moves by its contacts' changes (contacts added in this page or before).
         curs.execute(
             self.sql(
-                "WITH d AS (SELECT * FROM unnest(%(ids)s::uuid[], %(names)s::text[], %(companies)s::text[], "
-                "%(titles)s::text[], %(added)s::integer[], %(touches)s::integer[], %(first)s::timestamptz[], "
-                "%(last)s::timestamptz[], %(linkedin)s::timestamptz[]) AS d(contact_id, name, company, title, added, "
+                "WITH d AS (SELECT * FROM unnest(%(ids)b::uuid[], %(names)b::text[], %(companies)b::text[], "
+                "%(titles)b::text[], %(added)b::integer[], %(touches)b::integer[], %(first)b::timestamptz[], "
+                "%(last)b::timestamptz[], %(linkedin)b::timestamptz[]) AS d(contact_id, name, company, title, added, "
                 "touches, first_touch_at, last_touch_at, linkedin_connected_at)), "
                 "contacts AS (INSERT INTO {schema}.contact_network_contacts AS c (contact_id, name, company, title, "
                 "touches, first_touch_at, last_touch_at, next_touch_due, linkedin_connected_at) "
@@ -235,8 +237,8 @@ class ContactNetworkView(PagedView):
         curs.execute(
             self.sql(
                 "WITH t AS (SELECT t.*, k.owner_id, k.candidate_id "
-                "FROM unnest(%s::uuid[], %s::uuid[], %s::uuid[], %s::integer[], %s::integer[], %s::timestamptz[], "
-                "%s::timestamptz[]) AS t(contact_id, candidacy_id, sender_id, touches, interviews, first_touch_at, "
+                "FROM unnest(%b::uuid[], %b::uuid[], %b::uuid[], %b::integer[], %b::integer[], %b::timestamptz[], "
+                "%b::timestamptz[]) AS t(contact_id, candidacy_id, sender_id, touches, interviews, first_touch_at, "
                 "last_touch_at) "
                 "LEFT JOIN {schema}.contact_network_candidacies k USING (candidacy_id)), "
                 "recruiter_edges AS (INSERT INTO {schema}.contact_network_recruiter_edges AS e "
@@ -268,7 +270,7 @@ class ContactNetworkView(PagedView):
     def scrub_contacts(self, curs: Cursor[DictRow], contact_ids: Sequence[UUID]) -> None:
         curs.execute(
             self.sql("UPDATE {schema}.contact_network_contacts SET name = %s, title = NULL "
-                     "WHERE contact_id = ANY(%s)"),
+                     "WHERE contact_id = ANY(%b)"),
             (ERASED_NAME, list(contact_ids)),
         )
 

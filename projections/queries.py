@@ -93,7 +93,7 @@ def follow_up_items_page(
               AND (%(owner_id)s::uuid IS NULL OR owner_id = %(owner_id)s)
               AND (%(kind)s::text IS NULL OR kind = %(kind)s)
         ) AS items
-        WHERE status = ANY(%(statuses)s)
+        WHERE status = ANY(%(statuses)b)
           AND (NOT %(has_after)s OR (due_by, candidacy_id, kind COLLATE "C", sort_contact, opened_at)
                > (%(a_due_by)s::timestamptz, %(a_candidacy)s::uuid, %(a_kind)s::text COLLATE "C",
                   %(a_contact)s::uuid, %(a_opened)s::timestamptz))
@@ -137,7 +137,7 @@ def contact_facts(conn: Connection[DictRow], schema: str, contact_ids: Iterable[
     rows = conn.execute(
         _sql(
             "SELECT contact_id, touches, linkedin_connected_at FROM {schema}.follow_up_contacts "
-            "WHERE contact_id = ANY(%s)",
+            "WHERE contact_id = ANY(%b)",
             schema,
         ),
         (list(contact_ids),),
