@@ -8,6 +8,7 @@ import logging
 import threading
 import time
 from abc import abstractmethod
+from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Sequence
 from typing import Any, Generic, TypeVar
 from uuid import UUID
@@ -137,8 +138,12 @@ class ProjectionWorker:
     def catch_up(self) -> int:
         """Apply every page up to the log head; returns how many notifications that was."""
         total = 0
-        while count := self.run_page():
-            total += count
+        reader = PageReader(self.app, self.topics, self.page_size)
+        try:
+            while count := apply_next_page(self.app, [self], self.page_size, reader):
+                total += count
+        finally:
+            reader.close()
         return total
 
     def start(self) -> None:
@@ -169,16 +174,62 @@ class ProjectionWorker:
         return True
 
 
-def apply_next_page(app: Application[UUID], workers: Sequence[ProjectionWorker], page_size: int = 1000) -> int:
+# A page of the log: its notifications, and the events decoded from those of the topics asked for.
+Page = tuple[list[Notification], dict[int, DomainEventProtocol[UUID]]]
+
+
+def read_page(app: Application[UUID], start: int, topics: frozenset[str], page_size: int) -> Page:
+    notifications = app.recorder.select_notifications(start=start, limit=page_size)
+    wanted = [n for n in notifications if n.topic in topics]
+    return notifications, {n.id: event for n, event in zip(wanted, decode_page(app.mapper, wanted), strict=True)}
+
+
+class PageReader:
+    """Reads the log page by page for a set of projections. While they apply a full page (and
+    wait on PostgreSQL to write it), the next page is already being selected and decoded in a
+    thread of its own: catching up, reading and writing overlap instead of taking turns."""
+
+    def __init__(self, app: Application[UUID], topics: frozenset[str], page_size: int) -> None:
+        self.app = app
+        self.topics = topics
+        self.page_size = page_size
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="log-read-ahead")
+        self._ahead: tuple[int, Future[Page]] | None = None
+
+    def read(self, start: int) -> Page:
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead[0] == start:
+            page = ahead[1].result()
+        else:
+            if ahead is not None:
+                ahead[1].cancel()  # the projections went elsewhere (a worker's position moved)
+            page = read_page(self.app, start, self.topics, self.page_size)
+        notifications = page[0]
+        # Only a full page says there is more to read: following the log's head, nothing is read ahead.
+        if len(notifications) == self.page_size:
+            next_start = notifications[-1].id + 1
+            self._ahead = (next_start, self._executor.submit(read_page, self.app, next_start, self.topics,
+                                                              self.page_size))
+        return page
+
+    def close(self) -> None:
+        self._ahead = None
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+def apply_next_page(
+    app: Application[UUID], workers: Sequence[ProjectionWorker], page_size: int = 1000,
+    reader: PageReader | None = None,
+) -> int:
     """Read the next page of the log once, decode what any of the projections reads, and
     let each apply its part; returns how many notifications the page held."""
     start = min(worker.known_position() for worker in workers) + 1
-    notifications = app.recorder.select_notifications(start=start, limit=page_size)
+    topics = frozenset().union(*(worker.topics for worker in workers))
+    notifications, decoded = (
+        reader.read(start) if reader is not None else read_page(app, start, topics, page_size)
+    )
     if not notifications:
         return 0
-    topics = frozenset().union(*(worker.topics for worker in workers))
-    wanted = [n for n in notifications if n.topic in topics]
-    decoded = {n.id: event for n, event in zip(wanted, decode_page(app.mapper, wanted), strict=True)}
     for worker in workers:
         worker.apply(notifications, decoded)
     return len(notifications)
@@ -209,12 +260,14 @@ class LogFollower:
     def run_forever(self) -> None:
         """Follow the log until stopped (in this thread)."""
         backoff = 0.5
+        topics = frozenset().union(*(worker.topics for worker in self.workers))
         while not self._stopping.is_set():
+            reader = PageReader(self.app, topics, self.page_size)
             try:
                 with self._listener() as listener:
                     backoff = 0.5
                     while not self._stopping.is_set():
-                        while apply_next_page(self.app, self.workers, self.page_size):
+                        while apply_next_page(self.app, self.workers, self.page_size, reader):
                             if self._stopping.is_set():
                                 return
                         # Sleep until the recorder's NOTIFY (or a second, as a safety net).
@@ -227,6 +280,8 @@ class LogFollower:
                 log.warning("projections stopped on %r; retrying in %.1fs", error, backoff)
                 self._stopping.wait(backoff)
                 backoff = min(backoff * 2, 10.0)
+            finally:
+                reader.close()
 
     def _listener(self) -> psycopg.Connection[Any]:
         pool_kwargs = self.app.recorder.datastore.pool.kwargs  # type: ignore[attr-defined]
