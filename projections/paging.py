@@ -9,7 +9,7 @@ import threading
 import time
 from abc import abstractmethod
 from concurrent.futures import Future, ThreadPoolExecutor
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
@@ -135,16 +135,10 @@ class ProjectionWorker:
         """Apply the next page of the log; returns how many notifications it covered."""
         return apply_next_page(self.app, [self], self.page_size)
 
-    def catch_up(self) -> int:
-        """Apply every page up to the log head; returns how many notifications that was."""
-        total = 0
-        reader = PageReader(self.app, self.topics, self.page_size)
-        try:
-            while count := apply_next_page(self.app, [self], self.page_size, reader):
-                total += count
-        finally:
-            reader.close()
-        return total
+    def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
+        """Apply every page up to the log head; returns how many notifications that was.
+        `progress` is called with the position reached after each page."""
+        return catch_up_together(self.app, [self], page_size=self.page_size, progress=progress)
 
     def start(self) -> None:
         """Follow the log in a thread of its own (several projections: share one LogFollower)."""
@@ -233,6 +227,24 @@ def apply_next_page(
     for worker in workers:
         worker.apply(notifications, decoded)
     return len(notifications)
+
+
+def catch_up_together(
+    app: Application[UUID], workers: Sequence[ProjectionWorker], *, page_size: int = 1000,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Apply every page up to the log head to each of the workers, reading each page once;
+    returns how many notifications that was."""
+    total = 0
+    reader = PageReader(app, frozenset().union(*(worker.topics for worker in workers)), page_size)
+    try:
+        while count := apply_next_page(app, workers, page_size, reader):
+            total += count
+            if progress is not None:
+                progress(min(worker.known_position() for worker in workers))
+    finally:
+        reader.close()
+    return total
 
 
 class LogFollower:

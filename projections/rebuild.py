@@ -40,9 +40,7 @@ def rebuild_projection(
     try:
         worker = ProjectionWorker(app, projection)
         head = app.recorder.max_notification_id() or 0
-        while worker.run_page():
-            if progress:
-                progress(worker.position(), head)
+        worker.catch_up(progress=(lambda position: progress(position, head)) if progress else None)
         position = _switch(datastore, build_schema, live_schema, worker)
         # The dropped live tables took their SQL views with them: create those again.
         open_projection(name, app, policy=policy).view.datastore.close()
