@@ -26,9 +26,11 @@ from api.routes import (
     analytics, audit, candidacies, candidates, contacts, erasure, follow_ups, network, operations, recruiters, reports,
 )
 from infra.eventstore import database_url, open_application
+from infra.recorder import check_connection
 from infra.settings import Settings, get_settings
 from projections.paging import LogFollower
 from projections.registry import open_workers
+from projections.versions import bring_up_to_date
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +69,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def _open(app: FastAPI, settings: Settings) -> None:
     application = open_application(settings)
+    if settings.run_projections:
+        # Before any worker opens its tables: a read model built by another version is rebuilt first.
+        bring_up_to_date(application, policy=settings.policy())
     workers = open_workers(application, policy=settings.policy())
     # Checked before each use, so connections the server dropped are replaced, not handed out;
     # a bounded wait for a free one, so a busy or absent database is a 503, not a hang.
     pool: ConnectionPool[Any] = ConnectionPool(
         database_url(settings), min_size=1, max_size=4, open=True, timeout=settings.db_pool_timeout,
-        check=ConnectionPool.check_connection, kwargs={"autocommit": True, "row_factory": dict_row},
+        check=check_connection, kwargs={"autocommit": True, "row_factory": dict_row},
     )
     idempotency = IdempotencyStore(pool, settings.schema_name)
     idempotency.create_table()

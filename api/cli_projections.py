@@ -17,6 +17,7 @@ from infra.settings import get_settings
 from projections.paging import LogFollower
 from projections.registry import PROJECTIONS, open_workers
 from projections.rebuild import rebuild_projection
+from projections.versions import bring_up_to_date
 from projections.status import log_head, projection_lag
 
 projections = typer.Typer(help="Run, inspect and rebuild the read models.", no_args_is_help=True)
@@ -37,6 +38,7 @@ def run(name: Annotated[str | None, typer.Argument(help="One projection; all whe
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
     app = open_application(settings)
+    bring_up_to_date(app, _names(name), policy=settings.policy())
     workers = open_workers(app, policy=settings.policy(), names=_names(name))
     stopping = threading.Event()
     for signal_number in (signal.SIGINT, signal.SIGTERM):

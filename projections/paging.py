@@ -10,7 +10,7 @@ import time
 from abc import abstractmethod
 from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 from uuid import UUID
 
 import psycopg
@@ -73,6 +73,10 @@ class PagedProjection(Projection[V], Generic[V]):
 
     `topics` lists the event topics it reads; the others are skipped undecoded,
     but their positions are still tracked, so waiting for the log head never hangs."""
+
+    # Raised whenever the read model's tables, or what it stores in them, change: a read model
+    # built by another version is rebuilt before it is written to (see projections.versions).
+    version: ClassVar[int] = 1
 
     def __init__(self, view: V, policy: FollowUpPolicy = DEFAULT_POLICY) -> None:
         super().__init__(view)

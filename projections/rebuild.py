@@ -19,6 +19,7 @@ from domain.application import FollowupApplication
 from domain.policy import DEFAULT_POLICY, FollowUpPolicy
 from projections.paging import ProjectionWorker
 from projections.registry import open_projection
+from projections.versions import record_version
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ def rebuild_projection(
         head = app.recorder.max_notification_id() or 0
         worker.catch_up(progress=(lambda position: progress(position, head)) if progress else None)
         position = _switch(datastore, build_schema, live_schema, worker)
+        record_version(app, name)
         # The dropped live tables took their SQL views with them: create those again.
         open_projection(name, app, policy=policy).view.datastore.close()
         return position

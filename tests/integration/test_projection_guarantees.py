@@ -29,7 +29,7 @@ ACTOR = Actor(uuid.UUID(int=7), "guarantees")
 
 
 def snapshot(settings: Settings) -> dict[str, list[tuple]]:
-    """Every row of every projection table, sorted, tracking tables aside."""
+    """Every row of every projection table, sorted, tracking tables and versions aside."""
     tables: dict[str, list[tuple]] = {}
     with psycopg.connect(settings.database_url) as conn:
         names = [
@@ -37,7 +37,8 @@ def snapshot(settings: Settings) -> dict[str, list[tuple]]:
             for row in conn.execute(
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
                 "AND table_type = 'BASE TABLE' AND table_name <> 'followup_events' "
-                "AND table_name NOT LIKE '%%tracking' AND table_name NOT LIKE 'idempotent%%'",
+                "AND table_name NOT LIKE '%%tracking' AND table_name NOT LIKE 'idempotent%%' "
+                "AND table_name <> 'read_model_versions'",
                 (settings.schema_name,),
             )
         ]
