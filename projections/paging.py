@@ -235,7 +235,7 @@ def apply_next_page(
 
 def catch_up_together(
     app: Application[UUID], workers: Sequence[ProjectionWorker], *, page_size: int = 1000,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], None] | None = None, analyze_after: int | None = None,
 ) -> int:
     """Apply every page up to the log head to each of the workers, reading each page once;
     returns how many notifications that was."""
@@ -248,7 +248,27 @@ def catch_up_together(
                 progress(min(worker.known_position() for worker in workers))
     finally:
         reader.close()
+    if total >= (analyze_after if analyze_after is not None else ANALYZE_AFTER_EVENTS):
+        analyze_tables(workers)
     return total
+
+
+# A catch-up this long changes the read models' tables enough to mislead the query planner:
+# with the statistics of the empty tables it scans a team's whole queue for a page of it.
+ANALYZE_AFTER_EVENTS = 10_000
+
+
+def analyze_tables(workers: Sequence[ProjectionWorker]) -> None:
+    """ANALYZE the tables of the workers' schemas now, rather than when autovacuum gets there."""
+    for datastore in {worker.projection.view.datastore.schema: worker.projection.view.datastore
+                      for worker in workers}.values():
+        with datastore.get_connection() as conn:
+            tables = [row["table_name"] for row in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
+                "AND table_type = 'BASE TABLE' ORDER BY table_name", (datastore.schema,)).fetchall()]
+            for table in tables:
+                conn.execute(SQL("ANALYZE {}.{}").format(Identifier(datastore.schema), Identifier(table)))
+        log.info("analyzed the %s tables of %s after a catch-up", len(tables), datastore.schema)
 
 
 class LogFollower:
@@ -283,9 +303,13 @@ class LogFollower:
                 with self._listener() as listener:
                     backoff = 0.5
                     while not self._stopping.is_set():
-                        while apply_next_page(self.app, self.workers, self.page_size, reader):
+                        applied = 0
+                        while count := apply_next_page(self.app, self.workers, self.page_size, reader):
+                            applied += count
                             if self._stopping.is_set():
                                 return
+                        if applied >= ANALYZE_AFTER_EVENTS:
+                            analyze_tables(self.workers)
                         # Sleep until the recorder's NOTIFY (or a second, as a safety net).
                         for _ in listener.notifies(timeout=1.0, stop_after=1):
                             pass
