@@ -7,24 +7,33 @@ import io
 import math
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from domain.application import FollowupApplication
 from domain.policy import DEFAULT_POLICY, FollowUpPolicy
 from domain.recruiter import Recruiter
+from domain.rules import CheckInWindow, check_in_window, follow_up_items
+from domain.values import FollowUpStatus, NoteKind, Outcome
 
-# The rules' own definition of "the facts that had occurred by T", so that a report and
-# the live queue's as_of never disagree on it.
-from domain.rules import facts_occurred_by, follow_up_items
-from domain.values import FollowUpStatus, Outcome
-from projections.analytics import MISSING, AnalyticsProjection, CandidacyFact, InterviewFact
-from projections.analytics import CandidacyRow as AnalyticsRow
-from projections.replay import Progress, Replay, ReportScope, read_log, replay
+# The analytics read model's own definitions, so that a report and the live tables never disagree.
+from projections.analytics import EARLY, LATE, MISSING, NOT_OWED, ON_TIME, _hours_between
+from projections.replay import (
+    COMPLIANCE_READS,
+    FOLLOW_UPS_READS,
+    NETWORK_READS,
+    Deadline,
+    Progress,
+    Replay,
+    ReplayedCandidacy,
+    ReportScope,
+    read_log,
+    replay,
+)
 
 REPORT_NAMES = ("follow-ups", "compliance", "network", "audit")
 OPEN_STATUSES = (FollowUpStatus.UPCOMING, FollowUpStatus.DUE, FollowUpStatus.OVERDUE)
@@ -112,7 +121,8 @@ def build_report(
         return audit_report(app, known_at=known_at, filters=audit or AuditFilters(), progress=progress)
     if name not in REPORT_NAMES:
         raise UnknownReport(f"no report {name!r}: one of {', '.join(REPORT_NAMES)}")
-    state = replay(app, as_of=as_of or now, known_at=known_at, scope=scope, progress=progress)
+    reads = {"follow-ups": FOLLOW_UPS_READS, "compliance": COMPLIANCE_READS, "network": NETWORK_READS}[name]
+    state = replay(app, as_of=as_of or now, known_at=known_at, scope=scope, reads=reads, progress=progress)
     if name == "follow-ups":
         return follow_ups_report(state, policy, include_done=include_done)
     if name == "compliance":
@@ -133,7 +143,7 @@ def follow_ups_report(state: Replay, policy: FollowUpPolicy = DEFAULT_POLICY, *,
     contacts = state.contact_facts()
     rows = []
     for candidacy in state.candidacies.values():
-        for item in follow_up_items(candidacy.facts, state.as_of, contacts=contacts, policy=policy):
+        for item in follow_up_items(candidacy.facts(), state.as_of, contacts=contacts, policy=policy):
             if item.status not in OPEN_STATUSES and not include_done:
                 continue
             contact = state.contacts.get(item.contact_id) if item.contact_id is not None else None
@@ -169,6 +179,9 @@ def follow_ups_report(state: Replay, policy: FollowUpPolicy = DEFAULT_POLICY, *,
 
 # Compliance: the analytics read model's figures, at as_of.
 
+# When a replayed fact (a round, deadline, note, check-in, outcome) happened: its first field.
+_at = itemgetter(0)
+
 COMPLIANCE_COLUMNS = [
     "level", "team", "owner_id", "owner", "thank_yous_owed", "thank_yous_on_time", "thank_yous_late",
     "thank_you_on_time_rate", "median_hours_to_thank_you", "check_ins_early", "check_ins_on_time",
@@ -177,22 +190,117 @@ COMPLIANCE_COLUMNS = [
 ]
 
 
-def compliance_facts(state: Replay, policy: FollowUpPolicy) -> tuple[list[CandidacyFact], list[InterviewFact]]:
-    """The analytics projection's per-candidacy and per-interview facts, from the facts that had occurred by as_of."""
-    # The projection's row builders read nothing but the policy: built without a view, they
-    # compute exactly what the live analytics tables hold.
-    builder = AnalyticsProjection(None, policy)  # type: ignore[arg-type]
-    candidacy_facts, interview_facts = [], []
-    for candidacy in state.candidacies.values():
-        facts = facts_occurred_by(candidacy.facts, state.as_of)
-        row = AnalyticsRow(facts, candidacy.owner_id, candidacy.team, candidacy.company)
-        items = follow_up_items(facts, state.as_of, policy=policy)
-        candidacy_facts.append(builder.candidacy_fact(row, items))
-        interview_facts.extend(builder.interview_facts(row, items))
-    return candidacy_facts, interview_facts
+class InterviewCompliance(NamedTuple):
+    """One interviewer of one round and the thank-you that answered it: the figures' part of an
+    analytics_interviews row."""
+
+    held_at: datetime
+    due_by: datetime
+    thank_you_sent_at: datetime | None
+    hours_to_thank_you: float | None
+    on_time: bool | None
 
 
-def check_in_timing(fact: CandidacyFact, as_of: datetime) -> str | None:
+class CandidacyCompliance(NamedTuple):
+    """A candidacy's check-in against its window, the two-week guideline and the outcome: the figures'
+    part of an analytics_candidacies row."""
+
+    latest_round_held_at: datetime | None
+    check_in_due_from: datetime | None
+    check_in_due_by: datetime | None
+    check_in_sent_at: datetime | None
+    check_in_timing: str | None
+    followed_up_within_14_days: bool | None
+    outcome: str | None
+    thank_you_within_24h: bool
+
+
+def candidacy_compliance(
+    candidacy: ReplayedCandidacy, as_of: datetime, policy: FollowUpPolicy = DEFAULT_POLICY
+) -> tuple[CandidacyCompliance, list[InterviewCompliance]]:
+    """What the analytics projection's row builders (projections.analytics) make of the facts that had
+    occurred by as_of, through the rules' thank-you and check-in items (domain.rules).
+
+    Only what the figures read is computed: a replay evaluates every candidacy of the log, and the
+    rules' follow_up_items would also word every item's reason and build the relationship items.
+    tests/unit/test_replay_compliance.py holds this to the rules and the row builders."""
+    # The facts that had occurred by as_of, each kind in time order (stable: recording order on ties),
+    # as domain.rules.facts_occurred_by has them.
+    rounds = sorted((r for r in candidacy.rounds if r[0] <= as_of), key=_at)
+    deadlines = sorted((d for d in candidacy.deadlines if d[0] <= as_of), key=_at)
+    thank_yous = sorted((n for n in candidacy.notes if n[2] is NoteKind.THANK_YOU and n[0] <= as_of), key=_at)
+    check_ins = sorted((c for c in candidacy.check_ins if c[0] <= as_of), key=_at)
+    outcome = candidacy.outcome if candidacy.outcome is not None and candidacy.outcome[0] <= as_of else None
+
+    # A thank-you per interviewer of each round, due within thank_you_hours: the first thank-you note to
+    # them sent since the round answers it, even one sent after a later round.
+    interviews = []
+    answered_in_time = False
+    thank_you_hours = timedelta(hours=policy.thank_you_hours)
+    for held_at, interviewer_ids, _format in rounds:
+        due_by = held_at.astimezone(UTC) + thank_you_hours
+        for contact_id in dict.fromkeys(interviewer_ids):
+            sent_at = next((n[0] for n in thank_yous if n[1] == contact_id and n[0] >= held_at), None)
+            if sent_at is None:
+                interviews.append(InterviewCompliance(held_at, due_by, None, None, None))
+                continue
+            on_time = sent_at <= due_by
+            answered_in_time = answered_in_time or on_time
+            interviews.append(InterviewCompliance(held_at, due_by, sent_at, _hours_between(held_at, sent_at),
+                                                  on_time))
+
+    if not rounds:
+        return CandidacyCompliance(None, None, None, None, None, None,
+                                   outcome[1].value if outcome is not None else None, answered_in_time), interviews
+
+    # The check-in that answers the latest round: the first sent since, against the window the
+    # deadline stated by then gives. None sent: the window as stated by as_of, unless an outcome came
+    # first, which ends what is owed (missing if the window had closed by then). Rounds held at the
+    # same instant: the rules take the last recorded, the row builder the first, as here.
+    rules_latest_held_at = rounds[-1][0]
+    latest_held_at = max(rounds, key=_at)[0]
+    sent = next((c for c in check_ins if c[0] >= rules_latest_held_at), None)
+    sent_at = timing = None
+    if sent is not None:
+        sent_at = sent[0]
+        window = _check_in_window(candidacy, rules_latest_held_at, _decide_by(deadlines, sent_at), policy)
+        timing = EARLY if sent_at < window.due_from else LATE if sent_at > window.due_by else ON_TIME
+    elif outcome is None:
+        window = _check_in_window(candidacy, rules_latest_held_at, _decide_by(deadlines, as_of), policy)
+    else:
+        window = _check_in_window(candidacy, latest_held_at, _decide_by(deadlines, outcome[0]), policy)
+        timing = MISSING if outcome[0] > window.due_by else NOT_OWED
+    within = latest_held_at + timedelta(days=policy.follow_up_within_days)
+    return CandidacyCompliance(
+        latest_round_held_at=latest_held_at,
+        check_in_due_from=window.due_from,
+        check_in_due_by=window.due_by,
+        check_in_sent_at=sent_at,
+        check_in_timing=timing,
+        followed_up_within_14_days=any(latest_held_at <= c[0] <= within for c in check_ins),
+        outcome=outcome[1].value if outcome is not None else None,
+        thank_you_within_24h=answered_in_time,
+    ), interviews
+
+
+def _decide_by(deadlines: list[Deadline], moment: datetime) -> date | None:
+    """The decision date of the latest deadline stated by moment (deadlines in time order)."""
+    decide_by = None
+    for stated_at, stated_decide_by in deadlines:
+        if stated_at > moment:
+            break
+        decide_by = stated_decide_by
+    return decide_by
+
+
+def _check_in_window(
+    candidacy: ReplayedCandidacy, held_at: datetime, decide_by: date | None, policy: FollowUpPolicy
+) -> CheckInWindow:
+    return check_in_window(held_at, decide_by, timezone=candidacy.timezone, country=candidacy.country,
+                           subdivision=candidacy.subdivision, policy=policy)
+
+
+def check_in_timing(fact: CandidacyCompliance, as_of: datetime) -> str | None:
     """The analytics_check_ins view's timing: the stored one, else missing or pending against as_of."""
     if fact.check_in_timing is not None:
         return fact.check_in_timing
@@ -202,81 +310,121 @@ def check_in_timing(fact: CandidacyFact, as_of: datetime) -> str | None:
     return MISSING if fact.check_in_due_by < as_of else "pending"
 
 
-def compliance_summary(
-    candidacies: Iterable[CandidacyFact], interviews: Iterable[InterviewFact], as_of: datetime, policy: FollowUpPolicy
-) -> dict[str, Any]:
-    """The figures of the analytics summary views for one group, evaluated at as_of."""
-    interviews = list(interviews)
-    candidacies = list(candidacies)
-    owed = sum(1 for f in interviews if f.thank_you_sent_at is not None or f.due_by < as_of)
-    on_time = sum(1 for f in interviews if f.on_time is True)
-    hours = [f.hours_to_thank_you for f in interviews if f.hours_to_thank_you is not None]
-    timings = Counter(check_in_timing(f, as_of) for f in candidacies)
-    two_weeks_ago = as_of - timedelta(days=policy.follow_up_within_days)
-    measured = sum(
-        1 for f in candidacies
-        if f.followed_up_within_14_days
-        or (f.followed_up_within_14_days is not None and f.latest_round_held_at is not None
-            and f.latest_round_held_at < two_weeks_ago)
-    )
-    within = sum(1 for f in candidacies if f.followed_up_within_14_days)
-    return {
-        "thank_yous_owed": owed,
-        "thank_yous_on_time": on_time,
-        "thank_yous_late": sum(1 for f in interviews if f.on_time is False),
-        "thank_you_on_time_rate": on_time / owed if owed else None,
-        "median_hours_to_thank_you": statistics.median(hours) if hours else None,
-        **{f"check_ins_{timing}": timings[timing]
-           for timing in ("early", "on_time", "late", "missing", "pending", "not_owed")},
-        "follow_ups_measured": measured,
-        "followed_up_within_14_days": within,
-        "followed_up_within_14_days_share": within / measured if measured else None,
-    }
+class ComplianceTally:
+    """The figures of the analytics summary views for one group (the agency, a team, a recruiter),
+    counted candidacy by candidacy: only the thank-you hours are kept, for the median."""
+
+    def __init__(self) -> None:
+        self.candidacies = 0
+        self.thank_yous_owed = 0
+        self.thank_yous_on_time = 0
+        self.thank_yous_late = 0
+        self.hours: list[float] = []
+        self.timings: Counter[str | None] = Counter()
+        self.follow_ups_measured = 0
+        self.followed_up_within_14_days = 0
+
+    def add(self, owed: int, on_time: int, late: int, hours: list[float], timing: str | None, measured: bool,
+            within: bool) -> None:
+        self.candidacies += 1
+        self.thank_yous_owed += owed
+        self.thank_yous_on_time += on_time
+        self.thank_yous_late += late
+        self.hours += hours
+        self.timings[timing] += 1
+        self.follow_ups_measured += measured
+        self.followed_up_within_14_days += within
+
+    def figures(self) -> dict[str, Any]:
+        owed, on_time = self.thank_yous_owed, self.thank_yous_on_time
+        measured, within = self.follow_ups_measured, self.followed_up_within_14_days
+        return {
+            "thank_yous_owed": owed,
+            "thank_yous_on_time": on_time,
+            "thank_yous_late": self.thank_yous_late,
+            "thank_you_on_time_rate": on_time / owed if owed else None,
+            "median_hours_to_thank_you": statistics.median(self.hours) if self.hours else None,
+            **{f"check_ins_{timing}": self.timings[timing]
+               for timing in ("early", "on_time", "late", "missing", "pending", "not_owed")},
+            "follow_ups_measured": measured,
+            "followed_up_within_14_days": within,
+            "followed_up_within_14_days_share": within / measured if measured else None,
+        }
 
 
 def compliance_report(state: Replay, policy: FollowUpPolicy = DEFAULT_POLICY) -> Report:
     """Thank-you timeliness, check-in timing, the two-week guideline and outcomes, per team and per recruiter."""
     as_of = state.as_of
-    candidacies, interviews = compliance_facts(state, policy)
-    by_team: dict[str | None, tuple[list[CandidacyFact], list[InterviewFact]]] = defaultdict(lambda: ([], []))
-    by_recruiter: dict[tuple[UUID, str | None], tuple[list[CandidacyFact], list[InterviewFact]]] = defaultdict(
-        lambda: ([], [])
-    )
-    for fact in candidacies:
-        by_team[fact.team][0].append(fact)
-        by_recruiter[(fact.owner_id, fact.team)][0].append(fact)
-    for interview in interviews:
-        by_team[interview.team][1].append(interview)
-        by_recruiter[(interview.owner_id, interview.team)][1].append(interview)
+    two_weeks_ago = as_of - timedelta(days=policy.follow_up_within_days)
+    overall = ComplianceTally()
+    by_team: dict[str | None, ComplianceTally] = defaultdict(ComplianceTally)
+    by_recruiter: dict[tuple[UUID, str | None], ComplianceTally] = defaultdict(ComplianceTally)
+    interviewer_rounds = 0
+    outcomes: Counter[tuple[str | None, UUID, str, bool]] = Counter()
+    weekly_owed: Counter[date] = Counter()
+    weekly_on_time: Counter[date] = Counter()
+    histogram: Counter[int] = Counter()
+    # Each candidacy is evaluated once and counted into its groups, then let go: the report holds
+    # counts, not 100,000s of rows.
+    for candidacy in state.candidacies.values():
+        fact, interviews = candidacy_compliance(candidacy, as_of, policy)
+        interviewer_rounds += len(interviews)
+        owed = on_time = late = 0
+        hours = []
+        for interview in interviews:
+            if interview.thank_you_sent_at is None and interview.due_by >= as_of:
+                continue  # not owed yet
+            owed += 1
+            if interview.on_time is not None:
+                on_time += interview.on_time
+                late += not interview.on_time
+                hours.append(interview.hours_to_thank_you)
+            # The weekly trend: weeks of the interview, starting on Monday (UTC).
+            held = interview.held_at.astimezone(UTC).date()
+            week = held - timedelta(days=held.weekday())
+            weekly_owed[week] += 1
+            weekly_on_time[week] += interview.on_time is True
+        followed_up = fact.followed_up_within_14_days
+        measured = bool(followed_up) or (followed_up is not None and fact.latest_round_held_at is not None
+                                         and fact.latest_round_held_at < two_weeks_ago)
+        counts = (owed, on_time, late, hours, check_in_timing(fact, as_of), measured, bool(followed_up))
+        overall.add(*counts)
+        by_team[candidacy.team].add(*counts)
+        by_recruiter[(candidacy.owner_id, candidacy.team)].add(*counts)
+        if fact.outcome is not None:
+            outcomes[(candidacy.team, candidacy.owner_id, fact.outcome, fact.thank_you_within_24h)] += 1
+        offset = _days_from_window(fact)
+        if offset is not None:
+            histogram[offset] += 1
 
     rows = [
-        {"level": "team", "team": team, "owner_id": None, "owner": None,
-         **compliance_summary(*by_team[team], as_of, policy)}
+        {"level": "team", "team": team, "owner_id": None, "owner": None, **by_team[team].figures()}
         for team in sorted(by_team, key=lambda t: (t is None, t or ""))
     ] + [
         {"level": "recruiter", "team": team, "owner_id": owner_id, "owner": state.recruiter_name(owner_id),
-         **compliance_summary(*by_recruiter[(owner_id, team)], as_of, policy)}
+         **by_recruiter[(owner_id, team)].figures()}
         for owner_id, team in sorted(by_recruiter, key=lambda k: (k[1] is None, k[1] or "", str(k[0])))
     ]
-    overall = compliance_summary(candidacies, interviews, as_of, policy)
     return Report(
         name="compliance", as_of=as_of, known_at=state.known_at, scope=state.scope, position=state.position,
         columns=COMPLIANCE_COLUMNS, rows=rows,
-        figures={"candidacies": len(candidacies), "interviewer_rounds": len(interviews), **overall},
+        figures={"candidacies": overall.candidacies, "interviewer_rounds": interviewer_rounds, **overall.figures()},
         sections={
-            "outcomes": _outcomes(candidacies),
-            "outcome_rates": _outcome_rates(candidacies),
-            "weekly_thank_you_on_time": _weekly_on_time(interviews, as_of),
-            "check_in_histogram": _check_in_histogram(candidacies),
+            "outcomes": _outcomes(outcomes),
+            "outcome_rates": _outcome_rates(outcomes),
+            "weekly_thank_you_on_time": [
+                {"week": week, "owed": weekly_owed[week], "on_time": weekly_on_time[week],
+                 "rate": weekly_on_time[week] / weekly_owed[week]}
+                for week in sorted(weekly_owed)
+            ],
+            "check_in_histogram": [{"days_from_window": offset, "check_ins": histogram[offset]}
+                                   for offset in sorted(histogram)],
         },
     )
 
 
-def _outcomes(candidacies: list[CandidacyFact]) -> list[dict[str, Any]]:
+def _outcomes(counts: Counter[tuple[str | None, UUID, str, bool]]) -> list[dict[str, Any]]:
     """Candidacies with an outcome, by team, recruiter, outcome and whether a thank-you went out within 24 hours."""
-    counts = Counter(
-        (f.team, f.owner_id, f.outcome, f.thank_you_within_24h) for f in candidacies if f.outcome is not None
-    )
     return [
         {"team": team, "owner_id": owner_id, "outcome": outcome, "thank_you_within_24h": within,
          "candidacies": count}
@@ -286,49 +434,35 @@ def _outcomes(candidacies: list[CandidacyFact]) -> list[dict[str, Any]]:
     ]
 
 
-def _outcome_rates(candidacies: list[CandidacyFact]) -> list[dict[str, Any]]:
+def _outcome_rates(counts: Counter[tuple[str | None, UUID, str, bool]]) -> list[dict[str, Any]]:
     """Each outcome's share, among candidacies with and without a thank-you within 24 hours."""
     rates = []
     for within in (True, False):
-        group = [f for f in candidacies if f.outcome is not None and f.thank_you_within_24h is within]
-        counts = Counter(f.outcome for f in group)
+        by_outcome: Counter[str] = Counter()
+        for (_team, _owner_id, outcome, answered), count in counts.items():
+            if answered is within:
+                by_outcome[outcome] += count
+        group = sum(by_outcome.values())
         rates.append({
-            "thank_you_within_24h": within, "candidacies": len(group),
-            **{outcome.value: (counts[outcome.value] / len(group) if group else None) for outcome in Outcome},
+            "thank_you_within_24h": within, "candidacies": group,
+            **{outcome.value: (by_outcome[outcome.value] / group if group else None) for outcome in Outcome},
         })
     return rates
 
 
-def _weekly_on_time(interviews: list[InterviewFact], as_of: datetime) -> list[dict[str, Any]]:
-    """The thank-you on-time rate per week of the interview (weeks start on Monday, UTC)."""
-    owed: Counter[date] = Counter()
-    on_time: Counter[date] = Counter()
-    for fact in interviews:
-        if fact.thank_you_sent_at is None and fact.due_by >= as_of:
-            continue
-        held = fact.held_at.astimezone(UTC).date()
-        week = held - timedelta(days=held.weekday())
-        owed[week] += 1
-        on_time[week] += fact.on_time is True
-    return [{"week": week, "owed": owed[week], "on_time": on_time[week], "rate": on_time[week] / owed[week]}
-            for week in sorted(owed)]
-
-
-def _check_in_histogram(candidacies: list[CandidacyFact]) -> list[dict[str, Any]]:
-    """Check-ins by days before the window opened (negative), inside it (0) or after it closed (positive)."""
-    counts: Counter[int] = Counter()
-    for fact in candidacies:
-        sent_at = fact.check_in_sent_at
-        if sent_at is None or fact.check_in_due_from is None or fact.check_in_due_by is None:
-            continue
-        if sent_at < fact.check_in_due_from:
-            offset = -math.ceil((fact.check_in_due_from - sent_at) / timedelta(days=1))
-        elif sent_at > fact.check_in_due_by:
-            offset = math.ceil((sent_at - fact.check_in_due_by) / timedelta(days=1))
-        else:
-            offset = 0
-        counts[max(-CHECK_IN_HISTOGRAM_DAYS, min(CHECK_IN_HISTOGRAM_DAYS, offset))] += 1
-    return [{"days_from_window": offset, "check_ins": counts[offset]} for offset in sorted(counts)]
+def _days_from_window(fact: CandidacyCompliance) -> int | None:
+    """The check-in histogram's bucket: days before the window opened (negative), inside it (0) or
+    after it closed (positive), counted at the edges beyond CHECK_IN_HISTOGRAM_DAYS."""
+    sent_at = fact.check_in_sent_at
+    if sent_at is None or fact.check_in_due_from is None or fact.check_in_due_by is None:
+        return None
+    if sent_at < fact.check_in_due_from:
+        offset = -math.ceil((fact.check_in_due_from - sent_at) / timedelta(days=1))
+    elif sent_at > fact.check_in_due_by:
+        offset = math.ceil((sent_at - fact.check_in_due_by) / timedelta(days=1))
+    else:
+        offset = 0
+    return max(-CHECK_IN_HISTOGRAM_DAYS, min(CHECK_IN_HISTOGRAM_DAYS, offset))
 
 
 # The contact network.

@@ -1,0 +1,50 @@
+"""A replay's own reading of stored values gives what the library's JSON transcoder gives."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+import orjson
+from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, JSONTranscoder, Transcoding, UUIDAsHex
+from hypothesis import given
+from hypothesis import strategies as st
+
+from domain.transcodings import register_domain_transcodings
+from domain.values import Channel, NoteKind, Outcome
+from projections.replay import FieldDecoder
+
+class FrozensetAsList(Transcoding):
+    """A transcoding whose data is itself a container of tagged values."""
+
+    type = frozenset
+    name = "frozenset_as_list"
+
+    def encode(self, obj: frozenset) -> list:
+        return sorted(obj, key=str)
+
+    def decode(self, data: list) -> frozenset:
+        return frozenset(data)
+
+
+LIBRARY = JSONTranscoder()
+for transcoding in (UUIDAsHex(), DatetimeAsISO(), DecimalAsStr(), FrozensetAsList()):
+    LIBRARY.register(transcoding)
+register_domain_transcodings(LIBRARY)
+
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(-(2**63), 2**63 - 1), st.text(), st.uuids(), st.dates(),
+    st.datetimes(timezones=st.just(UTC)), st.decimals(allow_nan=False), st.sampled_from(list(Channel)),
+    st.sampled_from(list(NoteKind)), st.sampled_from(list(Outcome)),
+    st.frozensets(st.uuids() | st.integers(0, 9), max_size=3),
+)
+values = st.recursive(
+    scalars,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(values)
+def test_a_stored_value_reads_back_as_the_library_reads_it(value):
+    stored = LIBRARY.encode({"field": value})
+    assert FieldDecoder(LIBRARY).value(orjson.loads(stored)["field"]) == LIBRARY.decode(stored)["field"]
