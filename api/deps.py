@@ -37,14 +37,18 @@ MAX_PAGE_SIZE = 500
 DEFAULT_PAGE_SIZE = 50
 
 
-def get_application(request: Request) -> FollowupApplication:
+# Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency in a worker thread,
+# and handing work to a thread and back costs more than these take.
+
+
+async def get_application(request: Request) -> FollowupApplication:
     return request.app.state.application
 
 
 Application = Annotated[FollowupApplication, Depends(get_application)]
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
@@ -72,13 +76,13 @@ def current_recruiter(
 CurrentRecruiter = Annotated[Recruiter, Depends(current_recruiter)]
 
 
-def writer(recruiter: CurrentRecruiter) -> Recruiter:
+async def writer(recruiter: CurrentRecruiter) -> Recruiter:
     if recruiter.role not in (Role.ADMIN, Role.RECRUITER):
         raise Problem(403, f"the {recruiter.role.value} role reads and does not write")
     return recruiter
 
 
-def admin(recruiter: CurrentRecruiter) -> Recruiter:
+async def admin(recruiter: CurrentRecruiter) -> Recruiter:
     if recruiter.role is not Role.ADMIN:
         raise Problem(403, "only an admin may do this")
     return recruiter
@@ -213,7 +217,8 @@ async def _command(
         expected_version=_expected_version(if_match),
         idempotency=request.app.state.idempotency,
         idempotency_key=idempotency_key,
-        fingerprint=await _fingerprint(request),
+        # Only a key's retries are compared with the first request.
+        fingerprint=await _fingerprint(request) if idempotency_key is not None else "",
     )
 
 
@@ -269,7 +274,7 @@ class ReadSide:
             yield conn
 
 
-def get_read_side(request: Request) -> ReadSide:
+async def get_read_side(request: Request) -> ReadSide:
     return request.app.state.read_side
 
 
@@ -289,7 +294,7 @@ def encode_cursor(key: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(jsonable_encoder(list(key))).encode()).decode()
 
 
-def page_request(
+async def page_request(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page.")] = DEFAULT_PAGE_SIZE,
     cursor: Annotated[str | None, Query(max_length=2000, description="next_cursor of the previous page.")] = None,
 ) -> PageRequest:

@@ -8,7 +8,7 @@ import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -26,6 +26,9 @@ from domain.transcodings import register_domain_transcodings
 from domain.values import CareerStage, Channel, InterviewFormat, NoteKind, Outcome, Role
 
 A = TypeVar("A", bound=Aggregate)
+
+# How many keys' recruiter ids a process keeps (see recruiter_for_key); past that it starts afresh.
+KEY_OWNERS_MAX = 10_000
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,10 @@ class FollowupApplication(Application[UUID]):
     def __init__(self, env: dict[str, str] | None = None, *, clock: Callable[[], datetime] | None = None) -> None:
         super().__init__(env)
         self.clock = clock or (lambda: datetime.now(UTC))
+        # Key hash -> recruiter id. A key's index names one recruiter for good (its id comes from the
+        # hash, and it has no event but Issued), so this never goes stale; whether the key is still
+        # good is decided by the recruiter, which is read on every request.
+        self._key_owners: dict[str, UUID] = {}
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -95,9 +102,20 @@ class FollowupApplication(Application[UUID]):
     def recruiter_for_key(self, api_key: str) -> Recruiter | None:
         """The active recruiter holding this key now, or None."""
         key_hash = hash_api_key(api_key)
+        recruiter_id = self._key_owners.get(key_hash)
+        if recruiter_id is None:
+            try:
+                index = self._read(ApiKeyIndex.create_id(key_hash))
+            except AggregateNotFoundError:
+                return None
+            if not isinstance(index, ApiKeyIndex):
+                return None
+            recruiter_id = index.recruiter_id
+            if len(self._key_owners) >= KEY_OWNERS_MAX:
+                self._key_owners.clear()
+            self._key_owners[key_hash] = recruiter_id
         try:
-            index = self.repository.get(ApiKeyIndex.create_id(key_hash))
-            recruiter = self.repository.get(index.recruiter_id)
+            recruiter = self._read(recruiter_id)
         except AggregateNotFoundError:
             return None
         # A rotated key's index stays, so the hash must still be the recruiter's current one.
@@ -212,7 +230,8 @@ class FollowupApplication(Application[UUID]):
         no keys: the event store's wiring (infra.eventstore) encrypts personal data and does this."""
         raise NotImplementedError("personal data keys are kept by the event store (infra.eventstore)")
 
-    # Candidacies: the follow-up stream.
+    # Candidacies: the follow-up stream. Each command takes the candidacy as the caller already read it
+    # for this request (`loaded`, e.g. to check the caller may see it), so the stream is read once.
 
     def open_candidacy(
         self,
@@ -248,8 +267,9 @@ class FollowupApplication(Application[UUID]):
         *,
         by: Actor,
         expected_version: int | None = None,
+        loaded: Candidacy | None = None,
     ) -> CommandResult:
-        candidacy = self._get(Candidacy, candidacy_id, expected_version)
+        candidacy = self._candidacy_to_change(candidacy_id, expected_version, loaded)
         interviewer_ids = list(interviewer_ids)
         for contact_id in interviewer_ids:
             self._get_reference(Contact, contact_id, "interviewer_ids")
@@ -266,8 +286,9 @@ class FollowupApplication(Application[UUID]):
         *,
         by: Actor,
         expected_version: int | None = None,
+        loaded: Candidacy | None = None,
     ) -> CommandResult:
-        candidacy = self._get(Candidacy, candidacy_id, expected_version)
+        candidacy = self._candidacy_to_change(candidacy_id, expected_version, loaded)
         now = self.clock()
         candidacy.state_deadline(
             decide_by, stated_at or now, now=now, actor_id=by.actor_id, correlation_id=by.correlation_id
@@ -284,8 +305,9 @@ class FollowupApplication(Application[UUID]):
         *,
         by: Actor,
         expected_version: int | None = None,
+        loaded: Candidacy | None = None,
     ) -> CommandResult:
-        candidacy = self._get(Candidacy, candidacy_id, expected_version)
+        candidacy = self._candidacy_to_change(candidacy_id, expected_version, loaded)
         self._get_reference(Contact, contact_id, "contact_id")
         now = self.clock()
         candidacy.send_note(
@@ -302,8 +324,9 @@ class FollowupApplication(Application[UUID]):
         *,
         by: Actor,
         expected_version: int | None = None,
+        loaded: Candidacy | None = None,
     ) -> CommandResult:
-        candidacy = self._get(Candidacy, candidacy_id, expected_version)
+        candidacy = self._candidacy_to_change(candidacy_id, expected_version, loaded)
         if contact_id is not None:
             self._get_reference(Contact, contact_id, "contact_id")
         now = self.clock()
@@ -320,8 +343,9 @@ class FollowupApplication(Application[UUID]):
         *,
         by: Actor,
         expected_version: int | None = None,
+        loaded: Candidacy | None = None,
     ) -> CommandResult:
-        candidacy = self._get(Candidacy, candidacy_id, expected_version)
+        candidacy = self._candidacy_to_change(candidacy_id, expected_version, loaded)
         now = self.clock()
         candidacy.record_outcome(
             outcome, occurred_at or now, now=now, actor_id=by.actor_id, correlation_id=by.correlation_id
@@ -330,11 +354,21 @@ class FollowupApplication(Application[UUID]):
 
     # Plumbing.
 
+    def _read(self, aggregate_id: UUID) -> Aggregate:
+        # The library's default projector checks every event against a runtime Protocol, which costs
+        # more than applying the event; the events of a stream are the aggregate's own, so apply them.
+        return self.repository.get(aggregate_id, projector_func=_apply_events)
+
     def _get(self, aggregate_class: type[A], aggregate_id: UUID, expected_version: int | None = None) -> A:
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate = self._read(aggregate_id)
         except AggregateNotFoundError:
             raise NotFound(f"no {aggregate_class.__name__.lower()} {aggregate_id}") from None
+        return self._checked(aggregate_class, aggregate_id, aggregate, expected_version)
+
+    @staticmethod
+    def _checked(aggregate_class: type[A], aggregate_id: UUID, aggregate: Aggregate,
+                 expected_version: int | None) -> A:
         if not isinstance(aggregate, aggregate_class):
             raise NotFound(f"no {aggregate_class.__name__.lower()} {aggregate_id}")
         if getattr(aggregate, "erased", False):
@@ -345,6 +379,17 @@ class FollowupApplication(Application[UUID]):
                 f"not {expected_version}"
             )
         return aggregate
+
+    def _candidacy_to_change(
+        self, candidacy_id: UUID, expected_version: int | None, loaded: Candidacy | None
+    ) -> Candidacy:
+        """The candidacy a command changes: the one read earlier in the request if given, else read now.
+        Either way, if another request appended since the read, the save is refused as a version conflict."""
+        if loaded is None:
+            return self._get(Candidacy, candidacy_id, expected_version)
+        if loaded.id != candidacy_id:
+            raise ValueError(f"the candidacy given is {loaded.id}, not {candidacy_id}")
+        return self._checked(Candidacy, candidacy_id, loaded, expected_version)
 
     def _get_reference(self, aggregate_class: type[A], aggregate_id: UUID, field: str) -> A:
         """An id named in a command's body: unknown is invalid input, not a missing resource."""
@@ -367,6 +412,12 @@ class FollowupApplication(Application[UUID]):
             ) from None
         first = aggregates[0]
         return CommandResult(first.id, first.version, recordings[-1].notification.id)
+
+
+def _apply_events(aggregate: Aggregate | None, events: Iterable[Any]) -> Aggregate | None:
+    for domain_event in events:
+        aggregate = domain_event.mutate(aggregate)
+    return aggregate
 
 
 def _require_holiday_calendar(country: str, subdivision: str | None) -> None:

@@ -92,10 +92,10 @@ def read_candidacy(candidacy_id: UUID, application: Application, recruiter: Curr
 def record_interview(candidacy_id: UUID, body: InterviewBody, application: Application,
                      command: WriteCommand) -> JSONResponse:
     """Interview: a round took place, with these interviewers."""
-    visible_candidacy(application, command.recruiter, candidacy_id)
+    candidacy = visible_candidacy(application, command.recruiter, candidacy_id)
     return command.run(lambda: application.record_interview(
         candidacy_id, body.held_at, body.interviewer_ids, body.format,
-        by=command.by, expected_version=command.expected_version,
+        by=command.by, expected_version=command.expected_version, loaded=candidacy,
     ))
 
 
@@ -103,9 +103,10 @@ def record_interview(candidacy_id: UUID, body: InterviewBody, application: Appli
 def state_deadline(candidacy_id: UUID, body: DeadlineBody, application: Application,
                    command: WriteCommand) -> JSONResponse:
     """DeadlineStated: the employer said when they expect to decide."""
-    visible_candidacy(application, command.recruiter, candidacy_id)
+    candidacy = visible_candidacy(application, command.recruiter, candidacy_id)
     return command.run(lambda: application.state_deadline(
-        candidacy_id, body.decide_by, body.stated_at, by=command.by, expected_version=command.expected_version,
+        candidacy_id, body.decide_by, body.stated_at,
+        by=command.by, expected_version=command.expected_version, loaded=candidacy,
     ))
 
 
@@ -113,10 +114,10 @@ def state_deadline(candidacy_id: UUID, body: DeadlineBody, application: Applicat
 def send_note(candidacy_id: UUID, body: CandidacyNoteBody, application: Application,
               command: WriteCommand) -> JSONResponse:
     """NoteSent: a thank-you (or other note) went out to a contact."""
-    visible_candidacy(application, command.recruiter, candidacy_id)
+    candidacy = visible_candidacy(application, command.recruiter, candidacy_id)
     return command.run(lambda: application.send_note(
         candidacy_id, body.contact_id, body.kind, body.channel, body.sent_at,
-        by=command.by, expected_version=command.expected_version,
+        by=command.by, expected_version=command.expected_version, loaded=candidacy,
     ))
 
 
@@ -124,10 +125,10 @@ def send_note(candidacy_id: UUID, body: CandidacyNoteBody, application: Applicat
 def send_check_in(candidacy_id: UUID, body: CheckInBody, application: Application,
                   command: WriteCommand) -> JSONResponse:
     """CheckInSent: a post-interview check-in went out."""
-    visible_candidacy(application, command.recruiter, candidacy_id)
+    candidacy = visible_candidacy(application, command.recruiter, candidacy_id)
     return command.run(lambda: application.send_check_in(
         candidacy_id, body.channel, body.contact_id, body.sent_at,
-        by=command.by, expected_version=command.expected_version,
+        by=command.by, expected_version=command.expected_version, loaded=candidacy,
     ))
 
 
@@ -135,9 +136,10 @@ def send_check_in(candidacy_id: UUID, body: CheckInBody, application: Applicatio
 def record_outcome(candidacy_id: UUID, body: OutcomeBody, application: Application,
                    command: WriteCommand) -> JSONResponse:
     """OutcomeRecorded: offer, hired, rejected or withdrawn."""
-    visible_candidacy(application, command.recruiter, candidacy_id)
+    candidacy = visible_candidacy(application, command.recruiter, candidacy_id)
     return command.run(lambda: application.record_outcome(
-        candidacy_id, body.outcome, body.occurred_at, by=command.by, expected_version=command.expected_version,
+        candidacy_id, body.outcome, body.occurred_at,
+        by=command.by, expected_version=command.expected_version, loaded=candidacy,
     ))
 
 
