@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import gc
-import hashlib
 import json
 import logging
 import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager
 from typing import Any
 
-import psycopg
 from fastapi import FastAPI
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
@@ -28,7 +26,7 @@ from api.metrics import ApiMetrics
 from api.routes import (
     analytics, audit, candidacies, candidates, contacts, erasure, follow_ups, network, operations, recruiters, reports,
 )
-from infra.eventstore import database_url, open_application
+from infra.eventstore import database_url, one_process_at_a_time, open_application
 from infra.recorder import check_connection
 from infra.settings import Settings, get_settings
 from projections.paging import LogFollower
@@ -71,7 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _open(app: FastAPI, settings: Settings) -> None:
-    with _one_process_at_a_time(settings):
+    with one_process_at_a_time(settings):
         application = open_application(settings)
         if settings.run_projections:
             # Before any worker opens its tables: a read model built by another version is rebuilt first.
@@ -99,18 +97,6 @@ def _open(app: FastAPI, settings: Settings) -> None:
     # stalled every request for 100-150 ms a few times a minute under load; frozen, it is not walked.
     gc.collect()
     gc.freeze()
-
-
-@contextmanager
-def _one_process_at_a_time(settings: Settings) -> Iterator[None]:
-    """Opening creates tables and functions if missing, and PostgreSQL refuses two concurrent
-    CREATE OR REPLACE FUNCTION of one function ("tuple concurrently updated"): the processes of
-    `serve --workers N` open one after the other. The lock goes with the connection."""
-    lock_id = int.from_bytes(hashlib.sha256(f"followup:open:{settings.schema_name}".encode()).digest()[:8],
-                             "big", signed=True)
-    with psycopg.connect(database_url(settings), autocommit=True) as conn:
-        conn.execute("SELECT pg_advisory_lock(%s)", (lock_id,))
-        yield
 
 
 def _close(app: FastAPI) -> None:

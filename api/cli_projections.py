@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from infra.eventstore import open_application
+from infra.eventstore import one_process_at_a_time, open_application
 from infra.settings import get_settings
 from projections.paging import LogFollower
 from projections.registry import PROJECTIONS, open_workers
@@ -37,9 +37,10 @@ def run(name: Annotated[str | None, typer.Argument(help="One projection; all whe
     """Follow the log and keep the read models up to date, until interrupted."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
-    app = open_application(settings)
-    bring_up_to_date(app, _names(name), policy=settings.policy())
-    workers = open_workers(app, policy=settings.policy(), names=_names(name))
+    with one_process_at_a_time(settings):  # beside API processes opening the same tables
+        app = open_application(settings)
+        bring_up_to_date(app, _names(name), policy=settings.policy())
+        workers = open_workers(app, policy=settings.policy(), names=_names(name))
     stopping = threading.Event()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signal_number, lambda *_: stopping.set())

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from uuid import UUID
 
+import psycopg
 from eventsourcing.persistence import Mapper
 from eventsourcing.postgres import PostgresDatastore
 
@@ -71,3 +74,15 @@ def open_application(
     env = eventsourcing_env(url, settings.schema_name, pool_size=settings.db_pool_size,
                             max_overflow=settings.db_max_overflow, pool_timeout=settings.db_pool_timeout)
     return PrivateFollowupApplication(env, master_key=master_key, clock=clock)
+
+
+@contextmanager
+def one_process_at_a_time(settings: Settings) -> Iterator[None]:
+    """Opening creates tables and functions if missing, and PostgreSQL refuses two concurrent
+    CREATE OR REPLACE FUNCTION of one function ("tuple concurrently updated"): the processes of
+    `serve --workers N` and `projections run` open one after the other. The lock goes with the connection."""
+    lock_id = int.from_bytes(hashlib.sha256(f"followup:open:{settings.schema_name}".encode()).digest()[:8],
+                             "big", signed=True)
+    with psycopg.connect(database_url(settings), autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (lock_id,))
+        yield

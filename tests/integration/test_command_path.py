@@ -15,11 +15,11 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 import infra.recorder
-from api.app import _one_process_at_a_time, create_app
+from api.app import create_app
 from domain.application import Actor, FollowupApplication
 from domain.errors import VersionConflict
 from domain.values import Channel, Role
-from infra.eventstore import open_application
+from infra.eventstore import one_process_at_a_time, open_application
 from infra.recorder import check_connection
 from infra.settings import Settings
 
@@ -186,10 +186,10 @@ def test_processes_open_one_after_the_other(settings):
     entered = threading.Event()
 
     def second() -> None:
-        with _one_process_at_a_time(settings):
+        with one_process_at_a_time(settings):
             entered.set()
 
-    with _one_process_at_a_time(settings):
+    with one_process_at_a_time(settings):
         thread = threading.Thread(target=second)
         thread.start()
         assert not entered.wait(0.5)
