@@ -10,11 +10,11 @@ from contextvars import ContextVar
 from typing import Any
 
 import psycopg
-from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError, StoredEvent
+from eventsourcing.persistence import IntegrityError, InterfaceError, Notification, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.utils import retry
 from psycopg import Cursor
-from psycopg.rows import DictRow
+from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Identifier
 from psycopg_pool import ConnectionPool
 
@@ -69,7 +69,6 @@ $BODY$"""
 
 class FollowupRecorder(PostgresApplicationRecorder):
     select_events = _transient(_base.select_events.__wrapped__)  # type: ignore[attr-defined]
-    select_notifications = _transient(_base.select_notifications.__wrapped__)  # type: ignore[attr-defined]
     max_notification_id = _transient(_base.max_notification_id.__wrapped__)  # type: ignore[attr-defined]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -87,6 +86,42 @@ class FollowupRecorder(PostgresApplicationRecorder):
         }
         self.sql_create_statements.append(SQL(_CREATE_INSERT_EVENTS_FUNCTION).format(**names))
         self._call_insert_events = SQL("SELECT * FROM {schema}.{function}(%s)").format(**names)
+
+    @_transient
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> Sequence[Notification]:
+        """The library's query, its rows read as tuples: every projection's catch-up reads the whole log
+        through here, and building a dict per row (to read five fields of it) was a sixth of that read."""
+        conditions, params = [], []
+        if start is not None:
+            conditions.append(SQL("notification_id >= %s" if inclusive_of_start else "notification_id > %s"))
+            params.append(start)
+        if stop is not None:
+            conditions.append(SQL("notification_id <= %s"))
+            params.append(stop)
+        if topics:
+            conditions.append(SQL("topic = ANY(%b)"))
+            params.append(list(topics))
+        statement = SQL("SELECT notification_id, originator_id, originator_version, topic, state FROM {}.{}").format(
+            Identifier(self.datastore.schema), Identifier(self.events_table_name))
+        if conditions:
+            statement += SQL(" WHERE ") + SQL(" AND ").join(conditions)
+        statement += SQL(" ORDER BY notification_id LIMIT %s")
+        params.append(limit)
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
+            curs.execute(statement, params, prepare=True)
+            return [
+                Notification(id=row[0], originator_id=row[1], originator_version=row[2], topic=row[3],
+                             state=bytes(row[4]))
+                for row in curs.fetchall()
+            ]
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         try:
