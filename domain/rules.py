@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
+from operator import attrgetter, is_
+from typing import TypeVar
 from uuid import UUID
 
 from domain.calendar import calendar_for, end_of_day, local_date, local_datetime, start_of_day
@@ -22,7 +24,9 @@ from domain.values import (
     FollowUpStatus,
     InterviewFormat,
     NoteKind,
+    RecordedOutcome,
     SentCheckIn,
+    SentNote,
     StatedDeadline,
 )
 
@@ -88,7 +92,6 @@ def _check_in_window_after(
     subdivision: str | None,
     policy: FollowUpPolicy,
 ) -> CheckInWindow:
-    calendar = calendar_for(country, subdivision)
     if decide_by is not None and decide_by >= interview_day:
         base_day = decide_by
         first_n = policy.deadline_buffer_first_business_day
@@ -109,9 +112,7 @@ def _check_in_window_after(
                 f"Decision date {_format_day(decide_by)} is before the interview on "
                 f"{_format_day(interview_day)}: {span} after the interview"
             )
-    first_day = calendar.business_days_after(base_day, first_n)
-    last_day = calendar.business_days_after(base_day, last_n)
-    skipped = [name for _, name in calendar.holidays_between(base_day, last_day)]
+    first_day, last_day, skipped = _business_days_after(base_day, first_n, last_n, country, subdivision)
     if skipped:
         basis += f" ({_join_words(skipped)} skipped)"
     return CheckInWindow(
@@ -121,6 +122,20 @@ def _check_in_window_after(
         due_by=end_of_day(last_day, timezone),
         basis_reason=basis,
     )
+
+
+# The window's days depend on fewer values than the whole window: one base day recurs across
+# candidacies where a pair of interview day and decision date rarely does, so kept apart they
+# are found again far more often.
+@lru_cache(maxsize=65536)
+def _business_days_after(
+    base_day: date, first_n: int, last_n: int, country: str, subdivision: str | None
+) -> tuple[date, date, tuple[str, ...]]:
+    """The first_n-th and last_n-th business days after base_day, and the holidays skipped up to the last."""
+    calendar = calendar_for(country, subdivision)
+    first_day = calendar.business_days_after(base_day, first_n)
+    last_day = calendar.business_days_after(base_day, last_n)
+    return first_day, last_day, tuple(name for _, name in calendar.holidays_between(base_day, last_day))
 
 
 def follow_up_items(
@@ -165,8 +180,49 @@ def relationship_items(
     return items
 
 
-def _item_order(item: FollowUpItem) -> tuple[datetime, str, str]:
-    return (item.due_by.astimezone(timezone.utc), item.kind.value, str(item.contact_id or ""))
+def stay_in_touch_item(
+    facts: CandidacyFacts,
+    contact_id: UUID,
+    as_of: datetime,
+    *,
+    contact: ContactFacts | None,
+    policy: FollowUpPolicy = DEFAULT_POLICY,
+) -> FollowUpItem | None:
+    """The stay_in_touch item of one interviewer of the candidacy, as relationship_items gives
+    it (None before the outcome).
+
+    The candidacy's own touches with the contact count, and so do the contact's: when the
+    contact's touches already include the candidacy's, facts without interviews, notes and
+    check-ins give the same item (the last touch is the latest of them all)."""
+    as_of = _utc(as_of, "as_of")
+    known = facts_occurred_by(facts, as_of)
+    if known.outcome is None:
+        return None
+    own_touches = _own_touches(known).get(contact_id, [])
+    return _stay_in_touch_item(known, contact_id, own_touches, contact, as_of, policy)
+
+
+def connect_linkedin_item(
+    facts: CandidacyFacts,
+    contact_id: UUID,
+    as_of: datetime,
+    *,
+    contact: ContactFacts | None,
+    policy: FollowUpPolicy = DEFAULT_POLICY,
+) -> FollowUpItem | None:
+    """The connect_linkedin item of one interviewer of the candidacy, as relationship_items gives
+    it (None before the outcome); of the candidacy it reads only the outcome and the time zone."""
+    as_of = _utc(as_of, "as_of")
+    known = facts_occurred_by(facts, as_of)
+    if known.outcome is None:
+        return None
+    return _connect_linkedin_item(known, known.outcome, contact_id, contact, as_of, policy)
+
+
+def _item_order(item: FollowUpItem) -> tuple[datetime, str, int]:
+    # A uuid's number sorts as its text does (fixed-width lowercase hex); no contact sorts first.
+    return (item.due_by.astimezone(timezone.utc), item.kind.value,
+            item.contact_id.int if item.contact_id is not None else -1)
 
 
 def _format_day(d: date) -> str:
@@ -176,7 +232,7 @@ def _format_day(d: date) -> str:
 
 def _format_moment(instant: datetime, tz: str) -> str:
     local = local_datetime(instant, tz)
-    return f"{_format_day(local.date())} {local:%H:%M} {local.tzname()}"
+    return f"{_format_day(local.date())} {local.hour:02d}:{local.minute:02d} {local.tzname()}"
 
 
 def _business_day_span(first_n: int, last_n: int) -> str:
@@ -185,7 +241,7 @@ def _business_day_span(first_n: int, last_n: int) -> str:
     return f"{first_n}-{last_n} business days"
 
 
-def _join_words(words: list[str]) -> str:
+def _join_words(words: Sequence[str]) -> str:
     if len(words) == 1:
         return words[0]
     return f"{', '.join(words[:-1])} and {words[-1]}"
@@ -207,15 +263,36 @@ def _elapsed_after(instant: datetime, elapsed: timedelta) -> datetime:
 def facts_occurred_by(facts: CandidacyFacts, as_of: datetime) -> CandidacyFacts:
     """The same candidacy with only what had happened by as_of, each kind of fact in time order."""
     outcome = facts.outcome
-    # Stable sorts keep recording order between facts with the same timestamp.
+    known_outcome = outcome if outcome is not None and outcome.occurred_at <= as_of else None
+    interviews = _occurred_by(facts.interviews, _HELD_AT, as_of)
+    deadlines = _occurred_by(facts.deadlines, _STATED_AT, as_of)
+    notes = _occurred_by(facts.notes, _SENT_AT, as_of)
+    check_ins = _occurred_by(facts.check_ins, _SENT_AT, as_of)
+    if (
+        interviews is facts.interviews and deadlines is facts.deadlines and notes is facts.notes
+        and check_ins is facts.check_ins and known_outcome is outcome
+    ):
+        return facts  # all of it had happened, already in time order: the common case, kept cheap
     return replace(
-        facts,
-        interviews=tuple(sorted((r for r in facts.interviews if r.held_at <= as_of), key=lambda r: r.held_at)),
-        deadlines=tuple(sorted((d for d in facts.deadlines if d.stated_at <= as_of), key=lambda d: d.stated_at)),
-        notes=tuple(sorted((n for n in facts.notes if n.sent_at <= as_of), key=lambda n: n.sent_at)),
-        check_ins=tuple(sorted((c for c in facts.check_ins if c.sent_at <= as_of), key=lambda c: c.sent_at)),
-        outcome=outcome if outcome is not None and outcome.occurred_at <= as_of else None,
+        facts, interviews=interviews, deadlines=deadlines, notes=notes, check_ins=check_ins, outcome=known_outcome
     )
+
+
+_Fact = TypeVar("_Fact")
+_HELD_AT = attrgetter("held_at")
+_STATED_AT = attrgetter("stated_at")
+_SENT_AT = attrgetter("sent_at")
+
+
+def _occurred_by(
+    values: tuple[_Fact, ...], moment_of: Callable[[_Fact], datetime], as_of: datetime
+) -> tuple[_Fact, ...]:
+    """The values that occurred by as_of, in time order (values itself when that is all of them, in order)."""
+    # A stable sort keeps recording order between facts with the same timestamp.
+    ordered = sorted((value for value in values if moment_of(value) <= as_of), key=moment_of)
+    if len(ordered) == len(values) and all(map(is_, ordered, values)):
+        return values
+    return tuple(ordered)
 
 
 def _item(
@@ -246,6 +323,11 @@ def _item(
 
 
 def _thank_you_items(facts: CandidacyFacts, as_of: datetime, policy: FollowUpPolicy) -> list[FollowUpItem]:
+    # Each contact's thank-you notes, in the facts' order: looked up per interviewer of each round.
+    thank_yous: dict[UUID, list[SentNote]] = {}
+    for note in facts.notes:
+        if note.kind is NoteKind.THANK_YOU:
+            thank_yous.setdefault(note.contact_id, []).append(note)
     items = []
     for round_ in facts.interviews:
         due_by = _elapsed_after(round_.held_at, timedelta(hours=policy.thank_you_hours))
@@ -255,11 +337,7 @@ def _thank_you_items(facts: CandidacyFacts, as_of: datetime, policy: FollowUpPol
         )
         for contact_id in dict.fromkeys(round_.interviewer_ids):
             # A note after a later round also answers this round: the contract's literal reading.
-            notes = [
-                note
-                for note in facts.notes
-                if note.kind is NoteKind.THANK_YOU and note.contact_id == contact_id and note.sent_at >= round_.held_at
-            ]
+            notes = [note for note in thank_yous.get(contact_id, ()) if note.sent_at >= round_.held_at]
             done_at = notes[0].sent_at if notes else None
             flags = []
             if done_at is not None and done_at > due_by:
@@ -332,31 +410,51 @@ def _connect_linkedin_items(
     outcome = facts.outcome
     if outcome is None:
         return []
-    items = []
-    for contact_id in facts.interviewer_ids:
-        due_by = _elapsed_after(outcome.occurred_at, timedelta(days=policy.connect_linkedin_days))
-        contact = contacts.get(contact_id)
-        connected_at = contact.linkedin_connected_at if contact is not None else None
-        done_at = connected_at if connected_at is not None and connected_at <= as_of else None
-        reason = (
-            f"Outcome ({outcome.outcome.value}) recorded on "
-            f"{_format_day(local_date(outcome.occurred_at, facts.timezone))}: "
-            f"connect on LinkedIn within {policy.connect_linkedin_days} days"
-        )
-        flags = [FLAG_LATE] if done_at is not None and done_at > due_by else []
-        items.append(
-            _item(
-                facts, FollowUpKind.CONNECT_LINKEDIN, contact_id, outcome.occurred_at,
-                outcome.occurred_at, due_by, done_at, as_of, reason, flags,
-            )
-        )
-    return items
+    return [
+        _connect_linkedin_item(facts, outcome, contact_id, contacts.get(contact_id), as_of, policy)
+        for contact_id in facts.interviewer_ids
+    ]
 
 
-def _last_touch(facts: CandidacyFacts, contact_id: UUID, contact: ContactFacts | None, as_of: datetime) -> datetime:
-    touches = [round_.held_at for round_ in facts.interviews if contact_id in round_.interviewer_ids]
-    touches += [note.sent_at for note in facts.notes if note.contact_id == contact_id]
-    touches += [check_in.sent_at for check_in in facts.check_ins if check_in.contact_id == contact_id]
+def _connect_linkedin_item(
+    facts: CandidacyFacts,
+    outcome: RecordedOutcome,
+    contact_id: UUID,
+    contact: ContactFacts | None,
+    as_of: datetime,
+    policy: FollowUpPolicy,
+) -> FollowUpItem:
+    due_by = _elapsed_after(outcome.occurred_at, timedelta(days=policy.connect_linkedin_days))
+    connected_at = contact.linkedin_connected_at if contact is not None else None
+    done_at = connected_at if connected_at is not None and connected_at <= as_of else None
+    reason = (
+        f"Outcome ({outcome.outcome.value}) recorded on "
+        f"{_format_day(local_date(outcome.occurred_at, facts.timezone))}: "
+        f"connect on LinkedIn within {policy.connect_linkedin_days} days"
+    )
+    flags = [FLAG_LATE] if done_at is not None and done_at > due_by else []
+    return _item(
+        facts, FollowUpKind.CONNECT_LINKEDIN, contact_id, outcome.occurred_at,
+        outcome.occurred_at, due_by, done_at, as_of, reason, flags,
+    )
+
+
+def _own_touches(facts: CandidacyFacts) -> dict[UUID, list[datetime]]:
+    """Each contact's touches within the candidacy: its interviews, then notes, then check-ins."""
+    touches: dict[UUID, list[datetime]] = {}
+    for round_ in facts.interviews:
+        for contact_id in dict.fromkeys(round_.interviewer_ids):
+            touches.setdefault(contact_id, []).append(round_.held_at)
+    for note in facts.notes:
+        touches.setdefault(note.contact_id, []).append(note.sent_at)
+    for check_in in facts.check_ins:
+        if check_in.contact_id is not None:
+            touches.setdefault(check_in.contact_id, []).append(check_in.sent_at)
+    return touches
+
+
+def _last_touch(own_touches: list[datetime], contact: ContactFacts | None, as_of: datetime) -> datetime:
+    touches = list(own_touches)
     if contact is not None:
         touches += [touch for touch in contact.touches if touch <= as_of]
     # Never empty: the contact is one of this candidacy's interviewers.
@@ -368,20 +466,30 @@ def _stay_in_touch_items(
 ) -> list[FollowUpItem]:
     if facts.outcome is None:
         return []
-    items = []
-    for contact_id in facts.interviewer_ids:
-        last_touch = _last_touch(facts, contact_id, contacts.get(contact_id), as_of)
-        due_from = _elapsed_after(last_touch, timedelta(days=policy.stay_in_touch_days))
-        due_by = _elapsed_after(due_from, timedelta(days=policy.stay_in_touch_grace_days))
-        reason = (
-            f"Stay in touch: last touch on {_format_day(local_date(last_touch, facts.timezone))}; "
-            f"a helpful note or congratulations every {policy.stay_in_touch_days} days"
-        )
-        # Recurring, so never done: this is always the next one owed.
-        items.append(
-            _item(
-                facts, FollowUpKind.STAY_IN_TOUCH, contact_id, last_touch,
-                due_from, due_by, None, as_of, reason,
-            )
-        )
-    return items
+    own_touches = _own_touches(facts)
+    return [
+        _stay_in_touch_item(facts, contact_id, own_touches.get(contact_id, []), contacts.get(contact_id), as_of, policy)
+        for contact_id in facts.interviewer_ids
+    ]
+
+
+def _stay_in_touch_item(
+    facts: CandidacyFacts,
+    contact_id: UUID,
+    own_touches: list[datetime],
+    contact: ContactFacts | None,
+    as_of: datetime,
+    policy: FollowUpPolicy,
+) -> FollowUpItem:
+    last_touch = _last_touch(own_touches, contact, as_of)
+    due_from = _elapsed_after(last_touch, timedelta(days=policy.stay_in_touch_days))
+    due_by = _elapsed_after(due_from, timedelta(days=policy.stay_in_touch_grace_days))
+    reason = (
+        f"Stay in touch: last touch on {_format_day(local_date(last_touch, facts.timezone))}; "
+        f"a helpful note or congratulations every {policy.stay_in_touch_days} days"
+    )
+    # Recurring, so never done: this is always the next one owed.
+    return _item(
+        facts, FollowUpKind.STAY_IN_TOUCH, contact_id, last_touch,
+        due_from, due_by, None, as_of, reason,
+    )

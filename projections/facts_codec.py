@@ -6,6 +6,8 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+import orjson
+
 from domain.values import (
     CandidacyFacts,
     Channel,
@@ -52,8 +54,23 @@ def facts_to_json(facts: CandidacyFacts) -> dict[str, Any]:
     }
 
 
+def facts_to_json_text(facts: CandidacyFacts) -> str:
+    """facts_to_json as JSON text, ready to be cast to jsonb.
+
+    orjson writes the dataclasses field by field, and their ids, dates, times and enums as
+    facts_to_json does: the fields' names are the JSON's names (tests/unit/test_facts_codec.py).
+    It does so in C, five times faster, which a projection catching up feels."""
+    return orjson.dumps(facts).decode()
+
+
+def outcome_from_json(data: dict[str, Any] | None) -> RecordedOutcome | None:
+    """The "outcome" member of facts_to_json read back."""
+    if not data:
+        return None
+    return RecordedOutcome(Outcome(data["outcome"]), datetime.fromisoformat(data["occurred_at"]))
+
+
 def facts_from_json(data: dict[str, Any]) -> CandidacyFacts:
-    outcome = data["outcome"]
     return CandidacyFacts(
         candidacy_id=UUID(data["candidacy_id"]),
         candidate_id=UUID(data["candidate_id"]),
@@ -79,8 +96,5 @@ def facts_from_json(data: dict[str, Any]) -> CandidacyFacts:
                         UUID(c["contact_id"]) if c["contact_id"] else None)
             for c in data["check_ins"]
         ),
-        outcome=(
-            RecordedOutcome(Outcome(outcome["outcome"]), datetime.fromisoformat(outcome["occurred_at"]))
-            if outcome else None
-        ),
+        outcome=outcome_from_json(data["outcome"]),
     )

@@ -10,23 +10,24 @@ Its tables:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from itertools import chain
 from typing import Any
 from uuid import UUID
 
+import orjson
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Tracking
 from eventsourcing.utils import get_topic
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
-from psycopg.types.json import Jsonb
 
 from domain.candidacy import Candidacy
 from domain.contact import Contact
-from domain.rules import follow_up_items, relationship_items
+from domain.rules import connect_linkedin_item, follow_up_items, stay_in_touch_item
 from domain.values import (
     CandidacyFacts,
     ContactFacts,
@@ -38,7 +39,7 @@ from domain.values import (
     SentNote,
     StatedDeadline,
 )
-from projections.facts_codec import facts_from_json, facts_to_json
+from projections.facts_codec import facts_from_json, facts_to_json_text, outcome_from_json
 from projections.paging import PagedProjection, PagedView
 
 # The projection keeps every fact it knows of, so it evaluates the rules after all of them.
@@ -102,10 +103,17 @@ class FollowUpQueueView(PagedView):
     def sql(self, statement: str) -> Any:
         return SQL(statement).format(schema=Identifier(self.datastore.schema))
 
-    def load_candidacies(self, curs: Cursor[DictRow], ids: Iterable[UUID]) -> dict[UUID, CandidacyRow]:
+    def skip_jit(self, curs: Cursor[DictRow]) -> None:
+        """No JIT compiling in this transaction: the page's statements are short, but with the
+        statistics of tables still growing the planner can think them costly enough for it."""
+        curs.execute("SET LOCAL jit = off")
+
+    def load_candidacies(self, curs: Cursor[DictRow], ids: Collection[UUID]) -> dict[UUID, CandidacyRow]:
+        if not ids:
+            return {}
         curs.execute(
             self.sql("SELECT candidacy_id, owner_id, team, facts FROM {schema}.follow_up_candidacies "
-                     "WHERE candidacy_id = ANY(%s)"),
+                     "WHERE candidacy_id = ANY(%b)"),
             (list(ids),),
         )
         return {
@@ -113,11 +121,13 @@ class FollowUpQueueView(PagedView):
             for row in curs.fetchall()
         }
 
-    def load_latest_touches(self, curs: Cursor[DictRow], ids: Iterable[UUID]) -> dict[UUID, ContactFacts]:
+    def load_latest_touches(self, curs: Cursor[DictRow], ids: Collection[UUID]) -> dict[UUID, ContactFacts]:
         """Each contact's latest touch and LinkedIn connection: all the queue needs of it."""
+        if not ids:
+            return {}
         curs.execute(
             self.sql("SELECT contact_id, last_touch_at, linkedin_connected_at FROM {schema}.follow_up_contacts "
-                     "WHERE contact_id = ANY(%s)"),
+                     "WHERE contact_id = ANY(%b)"),
             (list(ids),),
         )
         return {
@@ -128,77 +138,148 @@ class FollowUpQueueView(PagedView):
             for row in curs.fetchall()
         }
 
-    def closed_candidacies_interviewed_by(self, curs: Cursor[DictRow], contact_ids: Iterable[UUID]) -> set[UUID]:
+    def closed_candidacies_interviewed_by(
+        self, curs: Cursor[DictRow], contact_ids: Collection[UUID], excluding: Collection[UUID]
+    ) -> list[tuple[UUID, CandidacyRow]]:
+        """(contact, candidacy) for each closed candidacy the contacts interviewed for, but those excluded.
+
+        The candidacies' facts come without their interviews, notes and check-ins: enough for
+        the relationship items of a contact whose latest touch is known (see stay_in_touch_item)."""
+        if not contact_ids:
+            return []
+        # Written as lookups per contact, then per candidacy (LATERAL ... OFFSET 0 keeps each one an
+        # index probe): during a rebuild the tables grow from empty faster than their statistics,
+        # and a plan made from those would scan every candidacy in every page.
         curs.execute(
-            self.sql("SELECT i.candidacy_id FROM {schema}.follow_up_interviewers i "
-                     "JOIN {schema}.follow_up_candidacies c USING (candidacy_id) "
-                     "WHERE i.contact_id = ANY(%s) AND c.closed"),
-            (list(contact_ids),),
+            self.sql(
+                "SELECT m.contact_id, c.* FROM unnest(%b::uuid[]) AS m(contact_id) "
+                "CROSS JOIN LATERAL (SELECT candidacy_id FROM {schema}.follow_up_interviewers "
+                "    WHERE contact_id = m.contact_id OFFSET 0) AS i "
+                "CROSS JOIN LATERAL (SELECT candidacy_id, candidate_id, owner_id, team, "
+                "    facts->>'timezone' AS timezone, facts->>'country' AS country, "
+                "    facts->>'subdivision' AS subdivision, (facts->'outcome')::text AS outcome "
+                "    FROM {schema}.follow_up_candidacies WHERE candidacy_id = i.candidacy_id AND closed OFFSET 0) AS c "
+                "WHERE NOT c.candidacy_id = ANY(%b) "
+                "ORDER BY c.candidacy_id, m.contact_id"
+            ),
+            (list(contact_ids), list(excluding)),
         )
-        return {row["candidacy_id"] for row in curs.fetchall()}
+        return [
+            (
+                row["contact_id"],
+                CandidacyRow(
+                    CandidacyFacts(row["candidacy_id"], row["candidate_id"], row["timezone"], row["country"],
+                                   row["subdivision"], outcome=outcome_from_json(orjson.loads(row["outcome"]))),
+                    row["owner_id"], row["team"],
+                ),
+            )
+            for row in curs.fetchall()
+        ]
 
     def save_candidacies(self, curs: Cursor[DictRow], rows: Sequence[CandidacyRow]) -> None:
-        curs.executemany(
+        if not rows:
+            return
+        curs.execute(
             self.sql(
                 "INSERT INTO {schema}.follow_up_candidacies "
-                "(candidacy_id, candidate_id, owner_id, team, closed, facts) VALUES (%s, %s, %s, %s, %s, %s) "
+                "(candidacy_id, candidate_id, owner_id, team, closed, facts) "
+                "SELECT candidacy_id, candidate_id, owner_id, team, closed, facts::jsonb "
+                "FROM unnest(%b::uuid[], %b::uuid[], %b::uuid[], %b::text[], %b::boolean[], %b::text[]) "
+                "AS r(candidacy_id, candidate_id, owner_id, team, closed, facts) "
                 "ON CONFLICT (candidacy_id) DO UPDATE SET closed = EXCLUDED.closed, facts = EXCLUDED.facts"
             ),
-            [
-                (row.facts.candidacy_id, row.facts.candidate_id, row.owner_id, row.team,
-                 row.facts.outcome is not None, Jsonb(facts_to_json(row.facts)))
-                for row in rows
-            ],
+            (
+                [row.facts.candidacy_id for row in rows],
+                [row.facts.candidate_id for row in rows],
+                [row.owner_id for row in rows],
+                [row.team for row in rows],
+                [row.facts.outcome is not None for row in rows],
+                [facts_to_json_text(row.facts) for row in rows],
+            ),
         )
 
     def add_touches(self, curs: Cursor[DictRow], changes: dict[UUID, ContactChange]) -> None:
         """Append the page's touches (only the new ones travel) and keep the latest and the first connection."""
-        curs.executemany(
+        if not changes:
+            return
+        # One row per touch or connection, grouped back per contact by the statement.
+        contact_ids: list[UUID] = []
+        touches: list[datetime | None] = []
+        connections: list[datetime | None] = []
+        for contact_id, change in changes.items():
+            for touch in change.touches:
+                contact_ids.append(contact_id)
+                touches.append(touch)
+                connections.append(None)
+            if change.linkedin_connected_at is not None or not change.touches:
+                contact_ids.append(contact_id)
+                touches.append(None)
+                connections.append(change.linkedin_connected_at)
+        curs.execute(
             self.sql(
                 "INSERT INTO {schema}.follow_up_contacts AS c (contact_id, touches, last_touch_at, "
-                "linkedin_connected_at) VALUES (%s, %s, %s, %s) ON CONFLICT (contact_id) DO UPDATE SET "
+                "linkedin_connected_at) "
+                "SELECT contact_id, coalesce(array_agg(touch ORDER BY n) FILTER (WHERE touch IS NOT NULL), '{{}}'), "
+                "max(touch), min(connected_at) "
+                "FROM unnest(%b::uuid[], %b::timestamptz[], %b::timestamptz[]) WITH ORDINALITY "
+                "AS t(contact_id, touch, connected_at, n) "
+                "GROUP BY contact_id ORDER BY contact_id "
+                "ON CONFLICT (contact_id) DO UPDATE SET "
                 "touches = c.touches || EXCLUDED.touches, "
                 "last_touch_at = greatest(c.last_touch_at, EXCLUDED.last_touch_at), "
                 "linkedin_connected_at = least(c.linkedin_connected_at, EXCLUDED.linkedin_connected_at)"
             ),
-            [
-                (contact_id, change.touches, max(change.touches, default=None), change.linkedin_connected_at)
-                for contact_id, change in sorted(changes.items())
-            ],
+            (contact_ids, touches, connections),
         )
 
-    def save_interviewers(self, curs: Cursor[DictRow], pairs: Iterable[tuple[UUID, UUID]]) -> None:
-        curs.executemany(
-            self.sql("INSERT INTO {schema}.follow_up_interviewers (contact_id, candidacy_id) VALUES (%s, %s) "
-                     "ON CONFLICT DO NOTHING"),
-            sorted(pairs),
+    def save_interviewers(self, curs: Cursor[DictRow], pairs: Collection[tuple[UUID, UUID]]) -> None:
+        if not pairs:
+            return
+        curs.execute(
+            self.sql("INSERT INTO {schema}.follow_up_interviewers (contact_id, candidacy_id) "
+                     "SELECT * FROM unnest(%b::uuid[], %b::uuid[]) ON CONFLICT DO NOTHING"),
+            ([contact_id for contact_id, _ in pairs], [candidacy_id for _, candidacy_id in pairs]),
         )
 
-    def replace_items(
-        self,
-        curs: Cursor[DictRow],
-        candidacy_ids: Sequence[UUID],
-        items: Sequence[tuple[FollowUpItem, CandidacyRow]],
-        kinds: Sequence[str] | None = None,
-    ) -> None:
-        """Replace the candidacies' items (only those of `kinds`, when given)."""
-        if kinds is None:
-            curs.execute(self.sql("DELETE FROM {schema}.follow_up_items WHERE candidacy_id = ANY(%s)"),
+    def delete_items(self, curs: Cursor[DictRow], candidacy_ids: Sequence[UUID]) -> None:
+        if candidacy_ids:
+            curs.execute(self.sql("DELETE FROM {schema}.follow_up_items WHERE candidacy_id = ANY(%b)"),
                          (list(candidacy_ids),))
-        else:
-            curs.execute(
-                self.sql("DELETE FROM {schema}.follow_up_items WHERE candidacy_id = ANY(%s) AND kind = ANY(%s)"),
-                (list(candidacy_ids), list(kinds)),
-            )
+
+    def delete_relationship_items(self, curs: Cursor[DictRow], keys: Sequence[tuple[UUID, UUID, str]]) -> None:
+        """Delete the items of these (candidacy, contact, kind)."""
+        if not keys:
+            return
+        curs.execute(
+            self.sql(
+                "DELETE FROM {schema}.follow_up_items i "
+                "USING unnest(%b::uuid[], %b::uuid[], %b::text[]) AS k(candidacy_id, contact_id, kind) "
+                "WHERE i.candidacy_id = k.candidacy_id AND i.kind = k.kind AND i.contact_id = k.contact_id"
+            ),
+            ([candidacy_id for candidacy_id, _, _ in keys], [contact_id for _, contact_id, _ in keys],
+             [kind for _, _, kind in keys]),
+        )
+
+    def insert_items(self, curs: Cursor[DictRow], items: Iterable[tuple[CandidacyRow, list[FollowUpItem]]]) -> None:
+        """Insert each candidacy's items (all of the candidacy's, or some)."""
+        # Binary, with the column types given: each value goes as it is stored, without being
+        # written out as text here and parsed back by the server (half the cost, on both sides).
         with curs.copy(self.sql(
             "COPY {schema}.follow_up_items (candidacy_id, kind, contact_id, opened_at, candidate_id, owner_id, "
-            "team, due_from, due_by, done_at, flags, reason) FROM STDIN"
+            "team, due_from, due_by, done_at, flags, reason) FROM STDIN (FORMAT BINARY)"
         )) as copy:
-            for item, row in items:
-                copy.write_row((
-                    item.candidacy_id, item.kind.value, item.contact_id, item.opened_at, item.candidate_id,
-                    row.owner_id, row.team, item.due_from, item.due_by, item.done_at, list(item.flags), item.reason,
-                ))
+            copy.set_types(ITEM_COLUMN_TYPES)
+            for row, candidacy_items in items:
+                for item in candidacy_items:
+                    copy.write_row((
+                        item.candidacy_id, item.kind.value, item.contact_id, item.opened_at, item.candidate_id,
+                        row.owner_id, row.team, item.due_from, item.due_by, item.done_at, list(item.flags),
+                        item.reason,
+                    ))
+
+
+ITEM_COLUMN_TYPES = ("uuid", "text", "uuid", "timestamptz", "uuid", "uuid", "text", "timestamptz", "timestamptz",
+                     "timestamptz", "text[]", "text")
 
 
 @dataclass
@@ -209,7 +290,40 @@ class ContactChange:
     linkedin_connected_at: datetime | None = None
 
 
-RELATIONSHIP_KINDS = (FollowUpKind.CONNECT_LINKEDIN.value, FollowUpKind.STAY_IN_TOUCH.value)
+@dataclass
+class PageChanges:
+    """A page's events, grouped: per candidacy, per contact, and the new interviewer pairs."""
+
+    opened: dict[UUID, Candidacy.Opened] = field(default_factory=dict)
+    # Each candidacy's events after Opened, in log order.
+    candidacy_events: dict[UUID, list[Candidacy.Event]] = field(default_factory=dict)
+    contacts: dict[UUID, ContactChange] = field(default_factory=dict)
+    interviewers: set[tuple[UUID, UUID]] = field(default_factory=set)
+
+    @classmethod
+    def of(cls, events: Iterable[DomainEventProtocol[UUID]]) -> PageChanges:
+        page = cls()
+        for event in events:
+            if isinstance(event, Candidacy.Opened):
+                page.opened[event.originator_id] = event
+            elif isinstance(event, Candidacy.Event):
+                page.candidacy_events.setdefault(event.originator_id, []).append(event)
+                if isinstance(event, Candidacy.Interview):
+                    page.interviewers.update((c, event.originator_id) for c in event.interviewer_ids)
+            for contact_id in _contacts_touched(event):
+                change = page.contacts.setdefault(contact_id, ContactChange([]))
+                if isinstance(event, Contact.LinkedInConnected):
+                    change.linkedin_connected_at = min(
+                        filter(None, (change.linkedin_connected_at, event.connected_at))
+                    )
+                else:
+                    change.touches.append(event.occurred_at)
+        return page
+
+
+CONNECT_LINKEDIN = FollowUpKind.CONNECT_LINKEDIN.value
+STAY_IN_TOUCH = FollowUpKind.STAY_IN_TOUCH.value
+RELATIONSHIP_RULES = {STAY_IN_TOUCH: stay_in_touch_item, CONNECT_LINKEDIN: connect_linkedin_item}
 
 
 class FollowUpQueueProjection(PagedProjection[FollowUpQueueView]):
@@ -224,82 +338,100 @@ class FollowUpQueueProjection(PagedProjection[FollowUpQueueView]):
 
     def process_page(self, events: Sequence[DomainEventProtocol[UUID]], tracking: Tracking) -> None:
         view = self.view
+        page = PageChanges.of(events)
         with view.datastore.transaction(commit=True) as curs:
             view.start_page(curs, tracking.application_name)
-            candidacy_events = [e for e in events if isinstance(e, Candidacy.Event)]
-            changed = {e.originator_id for e in candidacy_events}
-            candidacies = view.load_candidacies(
-                curs, {e.originator_id for e in candidacy_events if not isinstance(e, Candidacy.Opened)}
-            )
-            contact_changes: dict[UUID, ContactChange] = {}
-            new_interviewers: set[tuple[UUID, UUID]] = set()
-            for event in events:
-                if isinstance(event, Candidacy.Opened):
-                    candidacies[event.originator_id] = CandidacyRow(
-                        CandidacyFacts(event.originator_id, event.candidate_id, event.timezone,
-                                       event.country, event.subdivision),
-                        event.owner_id, event.team,
-                    )
-                elif isinstance(event, Candidacy.Event):
-                    row = candidacies[event.originator_id]
-                    row.facts = apply_candidacy_event(row.facts, event)
-                    if isinstance(event, Candidacy.Interview):
-                        new_interviewers.update((c, event.originator_id) for c in event.interviewer_ids)
-                for contact_id in _contacts_touched(event):
-                    change = contact_changes.setdefault(contact_id, ContactChange([]))
-                    if isinstance(event, Contact.LinkedInConnected):
-                        change.linkedin_connected_at = min(
-                            filter(None, (change.linkedin_connected_at, event.connected_at))
-                        )
-                    else:
-                        change.touches.append(event.occurred_at)
+            view.skip_jit(curs)
+            # Each changed candidacy's facts are read once (one query for the page) and moved on
+            # by all its events of the page, so the rules run once per candidacy per page.
+            candidacies = view.load_candidacies(curs, page.candidacy_events.keys() - page.opened.keys())
+            for candidacy_id, opened in page.opened.items():
+                candidacies[candidacy_id] = CandidacyRow(
+                    CandidacyFacts(candidacy_id, opened.candidate_id, opened.timezone, opened.country,
+                                   opened.subdivision),
+                    opened.owner_id, opened.team,
+                )
+            for candidacy_id, candidacy_events in page.candidacy_events.items():
+                row = candidacies[candidacy_id]
+                row.facts = apply_candidacy_events(row.facts, candidacy_events)
+            changed = sorted(candidacies)
+            changed_rows = [candidacies[cid] for cid in changed]
 
-            before = view.load_latest_touches(curs, contact_changes)
-            view.add_touches(curs, contact_changes)
-            view.save_interviewers(curs, new_interviewers)
-            # A contact's newer latest touch (or connection) moves the relationship items of
-            # every closed candidacy that contact interviewed for; nothing else of theirs changes.
+            # The contacts as of the end of the page: what was stored, plus the page's changes.
+            interviewers = {contact_id for row in changed_rows for contact_id in row.facts.interviewer_ids}
+            before = view.load_latest_touches(curs, page.contacts.keys() | interviewers)
+            contacts = dict(before)
+            for contact_id, change in page.contacts.items():
+                contacts[contact_id] = _with_change(contact_id, before.get(contact_id), change)
+
+            # A contact's newer latest touch moves its stay_in_touch item in every closed candidacy
+            # it interviewed for, and a first connection its connect_linkedin item; nothing else of
+            # those candidacies changes, so only those items are computed again.
             moved = {
-                contact_id for contact_id, change in contact_changes.items()
-                if _moves_relationship(before.get(contact_id), change)
+                contact_id: kinds for contact_id, change in page.contacts.items()
+                if (kinds := _moved_kinds(before.get(contact_id), change))
             }
-            relationship_only = view.closed_candidacies_interviewed_by(curs, moved) - changed
-            candidacies.update(view.load_candidacies(curs, relationship_only))
-            interviewers = {
-                contact_id for cid in changed | relationship_only
-                for contact_id in candidacies[cid].facts.interviewer_ids
-            }
-            contacts = view.load_latest_touches(curs, interviewers)
+            related = view.closed_candidacies_interviewed_by(curs, moved.keys(), excluding=changed)
 
-            changed_rows = [candidacies[cid] for cid in sorted(changed)]
-            view.save_candidacies(curs, changed_rows)
-            view.replace_items(curs, sorted(changed), [
-                (item, row) for row in changed_rows
-                for item in follow_up_items(row.facts, AFTER_EVERYTHING, contacts=contacts, policy=self.policy)
-            ])
-            view.replace_items(curs, sorted(relationship_only), [
-                (item, candidacies[cid]) for cid in sorted(relationship_only)
-                for item in relationship_items(candidacies[cid].facts, AFTER_EVERYTHING, contacts=contacts,
-                                               policy=self.policy)
-            ], kinds=RELATIONSHIP_KINDS)
+            # The writes that return nothing go in a pipeline: the server applies them while the
+            # relationship items are computed here (leaving the block waits for all of them).
+            with curs.connection.pipeline():
+                view.add_touches(curs, page.contacts)
+                view.save_interviewers(curs, page.interviewers)
+                view.save_candidacies(curs, changed_rows)
+                # A candidacy opened in this page has no items stored yet.
+                view.delete_items(curs, sorted(candidacies.keys() - page.opened.keys()))
+                view.delete_relationship_items(curs, [
+                    (row.facts.candidacy_id, contact_id, kind)
+                    for contact_id, row in related for kind in moved[contact_id]
+                ])
+                relationship_items = [
+                    (row, [
+                        item for kind in moved[contact_id]
+                        if (item := RELATIONSHIP_RULES[kind](row.facts, contact_id, AFTER_EVERYTHING,
+                                                             contact=contacts[contact_id], policy=self.policy))
+                    ])
+                    for contact_id, row in related
+                ]
+            # The changed candidacies' items are computed as they are copied in, so the server
+            # stores one batch of rows while the next is computed.
+            if changed_rows or relationship_items:
+                view.insert_items(curs, chain(relationship_items, (
+                    (row, follow_up_items(row.facts, AFTER_EVERYTHING, contacts=contacts, policy=self.policy))
+                    for row in changed_rows
+                )))
             view._insert_tracking(curs, tracking)
+
+
+def apply_candidacy_events(
+    facts: CandidacyFacts, events: Iterable[DomainEventProtocol[UUID]]
+) -> CandidacyFacts:
+    """The read side's copy of a candidacy's facts, moved on by its events (in log order)."""
+    interviews = list(facts.interviews)
+    deadlines = list(facts.deadlines)
+    notes = list(facts.notes)
+    check_ins = list(facts.check_ins)
+    outcome = facts.outcome
+    for event in events:
+        if isinstance(event, Candidacy.Interview):
+            interviews.append(InterviewRound(event.held_at, tuple(event.interviewer_ids), event.format))
+        elif isinstance(event, Candidacy.DeadlineStated):
+            deadlines.append(StatedDeadline(event.decide_by, event.stated_at))
+        elif isinstance(event, Candidacy.NoteSent):
+            notes.append(SentNote(event.contact_id, event.kind, event.channel, event.sent_at))
+        elif isinstance(event, Candidacy.CheckInSent):
+            check_ins.append(SentCheckIn(event.channel, event.sent_at, event.contact_id))
+        elif isinstance(event, Candidacy.OutcomeRecorded):
+            outcome = RecordedOutcome(event.outcome, event.occurred_at)
+    return replace(
+        facts, interviews=tuple(interviews), deadlines=tuple(deadlines), notes=tuple(notes),
+        check_ins=tuple(check_ins), outcome=outcome,
+    )
 
 
 def apply_candidacy_event(facts: CandidacyFacts, event: DomainEventProtocol[UUID]) -> CandidacyFacts:
     """The read side's copy of a candidacy's facts, moved on by one event."""
-    if isinstance(event, Candidacy.Interview):
-        round_ = InterviewRound(event.held_at, tuple(event.interviewer_ids), event.format)
-        return replace(facts, interviews=(*facts.interviews, round_))
-    if isinstance(event, Candidacy.DeadlineStated):
-        return replace(facts, deadlines=(*facts.deadlines, StatedDeadline(event.decide_by, event.stated_at)))
-    if isinstance(event, Candidacy.NoteSent):
-        note = SentNote(event.contact_id, event.kind, event.channel, event.sent_at)
-        return replace(facts, notes=(*facts.notes, note))
-    if isinstance(event, Candidacy.CheckInSent):
-        return replace(facts, check_ins=(*facts.check_ins, SentCheckIn(event.channel, event.sent_at, event.contact_id)))
-    if isinstance(event, Candidacy.OutcomeRecorded):
-        return replace(facts, outcome=RecordedOutcome(event.outcome, event.occurred_at))
-    return facts
+    return apply_candidacy_events(facts, (event,))
 
 
 def _contacts_touched(event: DomainEventProtocol[UUID]) -> tuple[UUID, ...]:
@@ -315,11 +447,25 @@ def _contacts_touched(event: DomainEventProtocol[UUID]) -> tuple[UUID, ...]:
     return ()
 
 
-def _moves_relationship(before: ContactFacts | None, change: ContactChange) -> bool:
+def _with_change(contact_id: UUID, before: ContactFacts | None, change: ContactChange) -> ContactFacts:
+    """The contact's latest touch and first connection once the page's change is stored (see add_touches)."""
+    latest = max((*(before.touches if before else ()), *change.touches), default=None)
+    connected = min(
+        filter(None, (before.linkedin_connected_at if before else None, change.linkedin_connected_at)),
+        default=None,
+    )
+    return ContactFacts(contact_id, (latest,) if latest is not None else (), connected)
+
+
+def _moved_kinds(before: ContactFacts | None, change: ContactChange) -> tuple[str, ...]:
+    """The kinds of relationship items the page's change to a contact moves."""
+    kinds = []
     if change.linkedin_connected_at is not None and (
         before is None or before.linkedin_connected_at is None
         or change.linkedin_connected_at < before.linkedin_connected_at
     ):
-        return True
+        kinds.append(CONNECT_LINKEDIN)
     latest_before = max(before.touches, default=None) if before is not None else None
-    return bool(change.touches) and (latest_before is None or max(change.touches) > latest_before)
+    if change.touches and (latest_before is None or max(change.touches) > latest_before):
+        kinds.append(STAY_IN_TOUCH)
+    return tuple(kinds)

@@ -1,0 +1,169 @@
+"""The follow-up queue, applied a page at a time, holds what the rules compute from each
+candidacy's whole history, whatever the page size: a page's events are grouped per candidacy
+and per contact, and a contact's newer touch or connection moves only its own items."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from psycopg import sql
+
+from domain.application import Actor, FollowupApplication
+from domain.candidacy import Candidacy
+from domain.contact import Contact
+from domain.errors import DomainError
+from domain.rules import follow_up_items
+from domain.values import Channel, ContactFacts, InterviewFormat, NoteKind, Outcome, Role
+from infra.eventstore import open_application
+from infra.settings import Settings
+from projections.follow_up_queue import AFTER_EVERYTHING
+from projections.paging import ProjectionWorker
+from projections.registry import open_projection
+
+NOW = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
+ACTOR = Actor(uuid.UUID(int=8), "pages")
+PAGE_SIZES = (1, 4, 1000)
+
+COMMANDS = st.lists(
+    st.tuples(
+        st.sampled_from(["interview", "deadline", "thank_you", "check_in", "outcome", "contact_note", "linkedin"]),
+        st.integers(0, 3),  # which candidacy
+        st.integers(0, 2),  # which contact
+        st.integers(0, 60 * 24),  # hours before NOW
+    ),
+    min_size=5,
+    max_size=40,
+)
+
+
+def _run(app: FollowupApplication, command, candidacies, contacts) -> None:
+    kind, which, contact_index, hours_ago = command
+    candidacy, contact = candidacies[which], contacts[contact_index]
+    at = NOW - timedelta(hours=hours_ago)
+    try:
+        if kind == "interview":
+            app.record_interview(candidacy, at, [contact, contacts[(contact_index + 1) % 3]],
+                                 InterviewFormat.VIDEO, by=ACTOR)
+        elif kind == "deadline":
+            app.state_deadline(candidacy, (at + timedelta(days=hours_ago % 9)).date(), at, by=ACTOR)
+        elif kind == "thank_you":
+            app.send_note(candidacy, contact, NoteKind.THANK_YOU, Channel.EMAIL, at, by=ACTOR)
+        elif kind == "check_in":
+            app.send_check_in(candidacy, Channel.EMAIL, contact, at, by=ACTOR)
+        elif kind == "outcome":
+            app.record_outcome(candidacy, Outcome.HIRED, at, by=ACTOR)
+        elif kind == "contact_note":
+            app.send_contact_note(contact, NoteKind.CONGRATULATIONS, Channel.EMAIL, at, by=ACTOR)
+        else:
+            app.connect_linkedin(contact, at, by=ACTOR)
+    except DomainError:
+        pass  # refused commands store nothing; the history goes on
+
+
+def _contacts_from_log(app: FollowupApplication) -> dict[uuid.UUID, ContactFacts]:
+    """Every touch and the first LinkedIn connection of each contact, read from the whole log."""
+    touches: dict[uuid.UUID, list[datetime]] = {}
+    connected: dict[uuid.UUID, datetime] = {}
+    for notification in app.recorder.select_notifications(start=1, limit=100_000):
+        event = app.mapper.to_domain_event(notification)
+        if isinstance(event, Candidacy.Interview):
+            for contact_id in event.interviewer_ids:
+                touches.setdefault(contact_id, []).append(event.held_at)
+        elif isinstance(event, Candidacy.NoteSent):
+            touches.setdefault(event.contact_id, []).append(event.sent_at)
+        elif isinstance(event, Candidacy.CheckInSent) and event.contact_id is not None:
+            touches.setdefault(event.contact_id, []).append(event.sent_at)
+        elif isinstance(event, Contact.NoteSent):
+            touches.setdefault(event.originator_id, []).append(event.occurred_at)
+        elif isinstance(event, Contact.LinkedInConnected):
+            connected[event.originator_id] = min(connected.get(event.originator_id, event.connected_at),
+                                                 event.connected_at)
+    return {
+        contact_id: ContactFacts(contact_id, tuple(touches.get(contact_id, ())), connected.get(contact_id))
+        for contact_id in touches.keys() | connected.keys()
+    }
+
+
+def _expected_rows(app: FollowupApplication, candidacies: list[uuid.UUID]) -> list[tuple]:
+    contacts = _contacts_from_log(app)
+    rows = []
+    for candidacy_id in candidacies:
+        for item in follow_up_items(app.get_candidacy(candidacy_id).facts(), AFTER_EVERYTHING, contacts=contacts):
+            rows.append((item.candidacy_id, item.kind.value, item.contact_id, item.opened_at, item.due_from,
+                         item.due_by, item.done_at, list(item.flags), item.reason))
+    return sorted(rows, key=repr)
+
+
+def _rows(database_url: str, schema: str) -> list[tuple]:
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            sql.SQL("SELECT candidacy_id, kind, contact_id, opened_at, due_from, due_by, done_at, flags, reason "
+                    "FROM {}.follow_up_items").format(sql.Identifier(schema))
+        ).fetchall()
+    return sorted(rows, key=repr)
+
+
+def _project(app: FollowupApplication, database_url: str, page_size: int) -> list[tuple]:
+    """Catch the queue up from zero in a schema of its own, `page_size` events a page; its items."""
+    schema = f"pages_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    worker = ProjectionWorker(app, open_projection("follow_up_queue", app, schema=schema), page_size=page_size)
+    try:
+        worker.catch_up()
+        return _rows(database_url, schema)
+    finally:
+        worker.close()
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
+@pytest.fixture
+def history(settings: Settings):
+    app = open_application(settings, clock=lambda: NOW)
+    recruiter = app.add_recruiter("Dana", Role.RECRUITER, "ICU", by=ACTOR).result
+    contacts = [app.add_contact(f"Contact {i}", "Mercy", by=ACTOR).id for i in range(3)]
+    candidacies = []
+    for i, zone in enumerate(["America/New_York", "Asia/Tokyo", "America/Los_Angeles", "UTC"]):
+        candidate = app.register_candidate(f"Candidate {i}", owner_id=recruiter.id, by=ACTOR).id
+        candidacies.append(app.open_candidacy(candidate, "Mercy", "RN", timezone=zone, by=ACTOR).id)
+    yield app, candidacies, contacts
+    app.close()
+
+
+@hypothesis_settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(commands=COMMANDS)
+def test_any_page_size_gives_the_items_of_the_rules(commands, history, database_url):
+    app, candidacies, contacts = history
+    # The fixture's history is shared by the examples: each one adds to it.
+    for command in commands:
+        _run(app, command, candidacies, contacts)
+    expected = _expected_rows(app, candidacies)
+    for page_size in PAGE_SIZES:
+        assert _project(app, database_url, page_size) == expected, f"page size {page_size}"
+
+
+def test_a_contacts_newer_touch_and_connection_move_only_its_items_in_closed_candidacies(history, database_url):
+    app, candidacies, (lee, kim, ash) = history
+    first, second = candidacies[:2]
+    app.record_interview(first, NOW - timedelta(days=30), [lee, kim], by=ACTOR)
+    app.record_interview(second, NOW - timedelta(days=29), [kim, ash], by=ACTOR)
+    app.record_outcome(first, Outcome.REJECTED, NOW - timedelta(days=20), by=ACTOR)
+    app.record_outcome(second, Outcome.HIRED, NOW - timedelta(days=19), by=ACTOR)
+    # After both closed: kim's latest touch moves (a congratulations note), lee connects on LinkedIn,
+    # and an older touch of ash's moves nothing.
+    app.send_contact_note(kim, NoteKind.CONGRATULATIONS, Channel.EMAIL, NOW - timedelta(days=2), by=ACTOR)
+    app.connect_linkedin(lee, NOW - timedelta(days=1), by=ACTOR)
+    app.send_contact_note(ash, NoteKind.HELPFUL_INFO, Channel.EMAIL, NOW - timedelta(days=40), by=ACTOR)
+    expected = _expected_rows(app, candidacies)
+    for page_size in PAGE_SIZES:
+        assert _project(app, database_url, page_size) == expected, f"page size {page_size}"
+    stay_with_kim = [row for row in expected if row[1] == "stay_in_touch" and row[2] == kim]
+    assert {row[3] for row in stay_with_kim} == {NOW - timedelta(days=2)}
+    assert [row[6] for row in expected if row[1] == "connect_linkedin" and row[2] == lee] == [NOW - timedelta(days=1)]
