@@ -160,6 +160,18 @@ def follow_up_items(
     return items
 
 
+def interview_items(
+    facts: CandidacyFacts, as_of: datetime, *, policy: FollowUpPolicy = DEFAULT_POLICY
+) -> list[FollowUpItem]:
+    """The candidacy's thank-you and check-in items as follow_up_items gives them, without the
+    relationship items: what the analytics of the interviews and check-ins read."""
+    as_of = _utc(as_of, "as_of")
+    known = facts_occurred_by(facts, as_of)
+    items = [*_thank_you_items(known, as_of, policy), *_check_in_items(known, as_of, policy)]
+    items.sort(key=_item_order)
+    return items
+
+
 def relationship_items(
     facts: CandidacyFacts,
     as_of: datetime,

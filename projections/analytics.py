@@ -31,7 +31,7 @@ from psycopg.sql import SQL, Composed, Identifier
 from psycopg.types.json import Jsonb
 
 from domain.candidacy import Candidacy
-from domain.rules import check_in_window, follow_up_items
+from domain.rules import check_in_window, interview_items
 from domain.values import (
     FLAG_EARLY,
     FLAG_LATE,
@@ -314,7 +314,7 @@ class AnalyticsProjection(PagedProjection[AnalyticsView]):
             interview_facts = []
             for candidacy_id in dirty:
                 row = candidacies[candidacy_id]
-                items = follow_up_items(row.facts, AFTER_EVERYTHING, policy=self.policy)
+                items = interview_items(row.facts, AFTER_EVERYTHING, policy=self.policy)
                 candidacy_facts.append(self.candidacy_fact(row, items))
                 interview_facts.extend(self.interview_facts(row, items))
             if dirty:

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.calendar import calendar_for, local_date
-from domain.rules import check_in_window, follow_up_items, status_at
+from domain.rules import check_in_window, follow_up_items, interview_items, status_at
 from domain.values import (
     CandidacyFacts,
     Channel,
@@ -241,3 +241,13 @@ def test_at_most_one_check_in_is_open_and_none_after_an_outcome(example):
     assert len(open_check_ins) <= 1
     if facts.outcome is not None and facts.outcome.occurred_at <= as_of:
         assert open_check_ins == []
+
+
+
+@EXAMPLES
+@given(candidacies())
+def test_interview_items_are_the_follow_up_items_of_those_kinds(candidacy):
+    facts, as_of, contacts = candidacy
+    expected = [item for item in follow_up_items(facts, as_of, contacts=contacts)
+                if item.kind in (FollowUpKind.THANK_YOU, FollowUpKind.CHECK_IN)]
+    assert interview_items(facts, as_of) == expected
