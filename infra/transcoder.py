@@ -7,6 +7,7 @@ document in C first; the tagged objects are then turned into values in one walk.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -19,30 +20,34 @@ class FollowupTranscoder(JSONTranscoder):
     """The library's JSON format, unchanged on disk (events written by either read with either)."""
 
     def decode(self, data: bytes) -> Any:
-        try:
-            document = orjson.loads(data)
-        except orjson.JSONDecodeError:
-            # What orjson refuses but the json module accepts (NaN, integers past 64 bits).
-            return super().decode(data)
-        if type(document) is dict or type(document) is list:
-            return self._revive(document)
-        return document
+        return self.revive(self.parse(data))
 
-    def _revive(self, container: dict[str, Any] | list[Any]) -> Any:
-        """The container with its tagged objects decoded, innermost first, as the json hook would."""
-        if type(container) is dict:
-            if len(container) == 2 and TYPE in container and DATA in container:
-                return self._tagged(container)
-            for name, item in container.items():  # replacing values while iterating is allowed
+    @staticmethod
+    def parse(data: bytes) -> Any:
+        """The stored JSON as parsed, its tagged objects not yet turned into values."""
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            return json.loads(data)  # what orjson refuses but the json module reads (NaN, integers past 64 bits)
+
+    def revive(self, value: Any) -> Any:
+        """A parsed value with its tagged objects decoded, innermost first, as the json hook would
+        (containers are changed in place)."""
+        if type(value) is dict:
+            if len(value) == 2 and TYPE in value and DATA in value:
+                return self._tagged(value)
+            for name, item in value.items():  # replacing values while iterating is allowed
                 if type(item) is dict or type(item) is list:
-                    container[name] = self._revive(item)
-            return container
-        return [self._revive(item) if type(item) is dict or type(item) is list else item for item in container]
+                    value[name] = self.revive(item)
+            return value
+        if type(value) is list:
+            return [self.revive(item) if type(item) is dict or type(item) is list else item for item in value]
+        return value
 
     def _tagged(self, tagged: dict[str, Any]) -> Any:
         data = tagged[DATA]
         if type(data) is dict or type(data) is list:
-            tagged[DATA] = data = self._revive(data)
+            tagged[DATA] = data = self.revive(data)
         transcoding = self.names.get(tagged[TYPE])
         if transcoding is None:
             return self._decode_obj(tagged)  # the library's error, naming the unknown type

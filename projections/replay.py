@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -11,9 +10,8 @@ from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
-import orjson
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import JSONTranscoder, Mapper, Notification
+from eventsourcing.persistence import Mapper, Notification
 from eventsourcing.utils import get_topic, resolve_topic
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
@@ -38,7 +36,7 @@ from domain.values import (
     StatedDeadline,
 )
 from infra.personal_data import decode_page, topic_has_personal_fields
-from infra.transcoder import DATA, TYPE
+from infra.transcoder import FollowupTranscoder
 
 # Log positions read per query (a range this wide, not this many events of the topics asked for).
 PAGE_SIZE = 5000
@@ -432,41 +430,25 @@ def read_fields(
 
 
 class FieldDecoder:
-    """Decodes the fields the fold reads from an event's stored JSON: the library's JSON format, where a
-    value of a registered type is written as {"_type_": name, "_data_": data} and read back by the
-    transcoding registered under that name."""
+    """Decodes the fields the fold reads from an event's stored JSON, by the application's transcoder."""
 
-    def __init__(self, transcoder: JSONTranscoder) -> None:
-        self.transcodings = transcoder.names
+    def __init__(self, transcoder: FollowupTranscoder) -> None:
+        self.transcoder = transcoder
 
     @classmethod
     def for_mapper(cls, mapper: Mapper[UUID]) -> FieldDecoder | None:
         """One for this mapper's events, if they are stored as plain JSON (neither compressed nor encrypted)."""
         if mapper.cipher is not None or mapper.compressor is not None or not isinstance(mapper.transcoder,
-                                                                                         JSONTranscoder):
+                                                                                         FollowupTranscoder):
             return None
         return cls(mapper.transcoder)
 
     def decode(self, topic: str, state: bytes) -> dict[str, Any]:
-        try:
-            stored = orjson.loads(state)
-        except orjson.JSONDecodeError:
-            stored = json.loads(state)  # what orjson refuses but the json module reads (NaN, integers past 64 bits)
-        fields = {name: self.value(stored[name]) for name in FOLDED_FIELDS[topic]}
-        fields["timestamp"] = self.value(stored["timestamp"])
+        stored = self.transcoder.parse(state)
+        revive = self.transcoder.revive
+        fields = {name: revive(stored[name]) for name in FOLDED_FIELDS[topic]}
+        fields["timestamp"] = revive(stored["timestamp"])
         return fields
-
-    def value(self, stored: Any) -> Any:
-        if type(stored) is dict:
-            if len(stored) == 2 and TYPE in stored and DATA in stored:
-                data = stored[DATA]
-                if type(data) is dict or type(data) is list:
-                    data = self.value(data)
-                return self.transcodings[stored[TYPE]].decode(data)
-            return {name: self.value(item) for name, item in stored.items()}
-        if type(stored) is list:
-            return [self.value(item) for item in stored]
-        return stored
 
 
 @lru_cache
