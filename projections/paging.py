@@ -172,6 +172,11 @@ class ProjectionWorker:
         return True
 
 
+def topics_of(workers: Sequence[ProjectionWorker]) -> frozenset[str]:
+    """Every topic any of the workers' projections reads."""
+    return frozenset().union(*(worker.topics for worker in workers))
+
+
 # A page of the log: its notifications, and the events decoded from those of the topics asked for.
 Page = tuple[list[Notification], dict[int, DomainEventProtocol[UUID]]]
 
@@ -222,10 +227,10 @@ def apply_next_page(
     """Read the next page of the log once, decode what any of the projections reads, and
     let each apply its part; returns how many notifications the page held."""
     start = min(worker.known_position() for worker in workers) + 1
-    topics = frozenset().union(*(worker.topics for worker in workers))
-    notifications, decoded = (
-        reader.read(start) if reader is not None else read_page(app, start, topics, page_size)
-    )
+    if reader is not None:
+        notifications, decoded = reader.read(start)
+    else:
+        notifications, decoded = read_page(app, start, topics_of(workers), page_size)
     if not notifications:
         return 0
     for worker in workers:
@@ -240,7 +245,7 @@ def catch_up_together(
     """Apply every page up to the log head to each of the workers, reading each page once;
     returns how many notifications that was."""
     total = 0
-    reader = PageReader(app, frozenset().union(*(worker.topics for worker in workers)), page_size)
+    reader = PageReader(app, topics_of(workers), page_size)
     try:
         while count := apply_next_page(app, workers, page_size, reader):
             total += count
@@ -296,7 +301,7 @@ class LogFollower:
     def run_forever(self) -> None:
         """Follow the log until stopped (in this thread)."""
         backoff = 0.5
-        topics = frozenset().union(*(worker.topics for worker in self.workers))
+        topics = topics_of(self.workers)
         while not self._stopping.is_set():
             reader = PageReader(self.app, topics, self.page_size)
             try:
