@@ -40,7 +40,7 @@ from domain.values import (
     FollowUpKind,
     NoteKind,
 )
-from projections.facts_codec import facts_from_json, facts_to_json
+from projections.facts_codec import facts_from_json, facts_to_json_text
 from projections.follow_up_queue import AFTER_EVERYTHING
 from projections.follow_up_queue import apply_candidacy_event
 from projections.paging import PagedProjection, PagedView
@@ -255,7 +255,7 @@ class AnalyticsView(PagedView):
                 (f.candidacy_id, f.candidate_id, f.owner_id, f.team, f.company, f.interviews,
                  f.latest_round_held_at, f.check_in_due_from, f.check_in_due_by, f.check_in_sent_at,
                  f.check_in_timing, f.followed_up_within_14_days, f.outcome, f.outcome_at,
-                 f.thank_you_within_24h, Jsonb(facts_to_json(f.facts)))
+                 f.thank_you_within_24h, Jsonb(f.facts, dumps=facts_to_json_text))
                 for f in facts
             ],
         )

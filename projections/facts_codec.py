@@ -22,49 +22,15 @@ from domain.values import (
 )
 
 
-def facts_to_json(facts: CandidacyFacts) -> dict[str, Any]:
-    return {
-        "candidacy_id": str(facts.candidacy_id),
-        "candidate_id": str(facts.candidate_id),
-        "timezone": facts.timezone,
-        "country": facts.country,
-        "subdivision": facts.subdivision,
-        "interviews": [
-            {"held_at": r.held_at.isoformat(), "interviewer_ids": [str(c) for c in r.interviewer_ids],
-             "format": r.format.value}
-            for r in facts.interviews
-        ],
-        "deadlines": [
-            {"decide_by": d.decide_by.isoformat(), "stated_at": d.stated_at.isoformat()} for d in facts.deadlines
-        ],
-        "notes": [
-            {"contact_id": str(n.contact_id), "kind": n.kind.value, "channel": n.channel.value,
-             "sent_at": n.sent_at.isoformat()}
-            for n in facts.notes
-        ],
-        "check_ins": [
-            {"channel": c.channel.value, "sent_at": c.sent_at.isoformat(),
-             "contact_id": str(c.contact_id) if c.contact_id else None}
-            for c in facts.check_ins
-        ],
-        "outcome": (
-            {"outcome": facts.outcome.outcome.value, "occurred_at": facts.outcome.occurred_at.isoformat()}
-            if facts.outcome else None
-        ),
-    }
-
-
 def facts_to_json_text(facts: CandidacyFacts) -> str:
-    """facts_to_json as JSON text, ready to be cast to jsonb.
-
-    orjson writes the dataclasses field by field, and their ids, dates, times and enums as
-    facts_to_json does: the fields' names are the JSON's names (tests/unit/test_facts_codec.py).
-    It does so in C, five times faster, which a projection catching up feels."""
+    """The facts as JSON text, ready to be cast to jsonb: orjson writes the dataclasses field by
+    field (the fields' names are the JSON's names), ids as strings, dates and times in ISO 8601,
+    enums as their values. tests/unit/test_facts_codec.py spells the document out."""
     return orjson.dumps(facts).decode()
 
 
 def outcome_from_json(data: dict[str, Any] | None) -> RecordedOutcome | None:
-    """The "outcome" member of facts_to_json read back."""
+    """The "outcome" member of the facts' JSON read back."""
     if not data:
         return None
     return RecordedOutcome(Outcome(data["outcome"]), datetime.fromisoformat(data["occurred_at"]))
