@@ -28,7 +28,6 @@ from eventsourcing.utils import get_topic
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
-from psycopg.types.json import Jsonb
 
 from domain.candidacy import Candidacy
 from domain.rules import check_in_window, interview_items
@@ -42,7 +41,7 @@ from domain.values import (
 )
 from projections.facts_codec import facts_from_json, facts_to_json_text
 from projections.follow_up_queue import AFTER_EVERYTHING
-from projections.follow_up_queue import apply_candidacy_event
+from projections.follow_up_queue import apply_candidacy_events
 from projections.paging import PagedProjection, PagedView
 
 # Check-in timings stored once known; `missing` (window closed, nothing sent) and
@@ -237,12 +236,22 @@ class AnalyticsView(PagedView):
         return {row.facts.candidacy_id: row for row in rows}
 
     def save_candidacies(self, curs: Cursor[DictRow], facts: Sequence[CandidacyFact]) -> None:
-        curs.executemany(
+        # One statement for the page, its columns sent as binary arrays: a statement per candidacy
+        # (even pipelined) cost the server a plan and an index probe each, and this process a row each.
+        curs.execute(
             self.sql(
                 "INSERT INTO {schema}.analytics_candidacies (candidacy_id, candidate_id, owner_id, team, company, "
                 "interviews, latest_round_held_at, check_in_due_from, check_in_due_by, check_in_sent_at, "
                 "check_in_timing, followed_up_within_14_days, outcome, outcome_at, thank_you_within_24h, facts) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                "SELECT candidacy_id, candidate_id, owner_id, team, company, interviews, latest_round_held_at, "
+                "check_in_due_from, check_in_due_by, check_in_sent_at, check_in_timing, followed_up_within_14_days, "
+                "outcome, outcome_at, thank_you_within_24h, facts::jsonb "
+                "FROM unnest(%b::uuid[], %b::uuid[], %b::uuid[], %b::text[], %b::text[], %b::integer[], "
+                "%b::timestamptz[], %b::timestamptz[], %b::timestamptz[], %b::timestamptz[], %b::text[], "
+                "%b::boolean[], %b::text[], %b::timestamptz[], %b::boolean[], %b::text[]) "
+                "AS r(candidacy_id, candidate_id, owner_id, team, company, interviews, latest_round_held_at, "
+                "check_in_due_from, check_in_due_by, check_in_sent_at, check_in_timing, followed_up_within_14_days, "
+                "outcome, outcome_at, thank_you_within_24h, facts) "
                 "ON CONFLICT (candidacy_id) DO UPDATE SET "
                 "interviews = EXCLUDED.interviews, latest_round_held_at = EXCLUDED.latest_round_held_at, "
                 "check_in_due_from = EXCLUDED.check_in_due_from, check_in_due_by = EXCLUDED.check_in_due_by, "
@@ -251,13 +260,15 @@ class AnalyticsView(PagedView):
                 "outcome = EXCLUDED.outcome, outcome_at = EXCLUDED.outcome_at, "
                 "thank_you_within_24h = EXCLUDED.thank_you_within_24h, facts = EXCLUDED.facts"
             ),
-            [
-                (f.candidacy_id, f.candidate_id, f.owner_id, f.team, f.company, f.interviews,
-                 f.latest_round_held_at, f.check_in_due_from, f.check_in_due_by, f.check_in_sent_at,
-                 f.check_in_timing, f.followed_up_within_14_days, f.outcome, f.outcome_at,
-                 f.thank_you_within_24h, Jsonb(f.facts, dumps=facts_to_json_text))
-                for f in facts
-            ],
+            (
+                [f.candidacy_id for f in facts], [f.candidate_id for f in facts], [f.owner_id for f in facts],
+                [f.team for f in facts], [f.company for f in facts], [f.interviews for f in facts],
+                [f.latest_round_held_at for f in facts], [f.check_in_due_from for f in facts],
+                [f.check_in_due_by for f in facts], [f.check_in_sent_at for f in facts],
+                [f.check_in_timing for f in facts], [f.followed_up_within_14_days for f in facts],
+                [f.outcome for f in facts], [f.outcome_at for f in facts],
+                [f.thank_you_within_24h for f in facts], [facts_to_json_text(f.facts) for f in facts],
+            ),
         )
 
     def replace_interviews(
@@ -298,6 +309,8 @@ class AnalyticsProjection(PagedProjection[AnalyticsView]):
             candidacies = view.load_candidacies(
                 curs, {e.originator_id for e in events if not isinstance(e, Candidacy.Opened)}
             )
+            # Each candidacy's events of the page move its facts on at once, in log order.
+            later_events: dict[UUID, list[DomainEventProtocol[UUID]]] = {}
             for event in events:
                 if isinstance(event, Candidacy.Opened):
                     candidacies[event.originator_id] = CandidacyRow(
@@ -306,8 +319,10 @@ class AnalyticsProjection(PagedProjection[AnalyticsView]):
                         event.owner_id, event.team, event.company,
                     )
                 else:
-                    row = candidacies[event.originator_id]
-                    row.facts = apply_candidacy_event(row.facts, event)
+                    later_events.setdefault(event.originator_id, []).append(event)
+            for candidacy_id, candidacy_events in later_events.items():
+                row = candidacies[candidacy_id]
+                row.facts = apply_candidacy_events(row.facts, candidacy_events)
 
             dirty = sorted(candidacies)
             candidacy_facts = []

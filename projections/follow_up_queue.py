@@ -429,11 +429,6 @@ def apply_candidacy_events(
     )
 
 
-def apply_candidacy_event(facts: CandidacyFacts, event: DomainEventProtocol[UUID]) -> CandidacyFacts:
-    """The read side's copy of a candidacy's facts, moved on by one event."""
-    return apply_candidacy_events(facts, (event,))
-
-
 def _contacts_touched(event: DomainEventProtocol[UUID]) -> tuple[UUID, ...]:
     """The employer contacts an event is a touch with (or, for LinkedIn, a connection to)."""
     if isinstance(event, Candidacy.Interview):
