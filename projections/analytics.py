@@ -16,7 +16,7 @@ Its views, evaluated at now() so that nothing needs to run when a window closes:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -271,11 +271,12 @@ class AnalyticsView(PagedView):
             ),
         )
 
-    def replace_interviews(
-        self, curs: Cursor[DictRow], candidacy_ids: Sequence[UUID], facts: Sequence[InterviewFact]
-    ) -> None:
-        curs.execute(self.sql("DELETE FROM {schema}.analytics_interviews WHERE candidacy_id = ANY(%b)"),
-                     (list(candidacy_ids),))
+    def delete_interviews(self, curs: Cursor[DictRow], candidacy_ids: Sequence[UUID]) -> None:
+        if candidacy_ids:
+            curs.execute(self.sql("DELETE FROM {schema}.analytics_interviews WHERE candidacy_id = ANY(%b)"),
+                         (list(candidacy_ids),))
+
+    def insert_interviews(self, curs: Cursor[DictRow], facts: Iterable[InterviewFact]) -> None:
         with curs.copy(self.sql(
             "COPY {schema}.analytics_interviews (candidacy_id, held_at, contact_id, owner_id, team, format, "
             "due_by, thank_you_sent_at, hours_to_thank_you, on_time, channel) FROM STDIN (FORMAT BINARY)"
@@ -306,35 +307,42 @@ class AnalyticsProjection(PagedProjection[AnalyticsView]):
         view = self.view
         with view.datastore.transaction(commit=True) as curs:
             view.start_page(curs, tracking.application_name)
-            candidacies = view.load_candidacies(
-                curs, {e.originator_id for e in events if not isinstance(e, Candidacy.Opened)}
-            )
             # Each candidacy's events of the page move its facts on at once, in log order.
+            opened: dict[UUID, Candidacy.Opened] = {}
             later_events: dict[UUID, list[DomainEventProtocol[UUID]]] = {}
             for event in events:
                 if isinstance(event, Candidacy.Opened):
-                    candidacies[event.originator_id] = CandidacyRow(
-                        CandidacyFacts(event.originator_id, event.candidate_id, event.timezone,
-                                       event.country, event.subdivision),
-                        event.owner_id, event.team, event.company,
-                    )
+                    opened[event.originator_id] = event
                 else:
                     later_events.setdefault(event.originator_id, []).append(event)
+            candidacies = view.load_candidacies(curs, later_events.keys() - opened.keys())
+            for candidacy_id, event in opened.items():
+                candidacies[candidacy_id] = CandidacyRow(
+                    CandidacyFacts(candidacy_id, event.candidate_id, event.timezone, event.country,
+                                   event.subdivision),
+                    event.owner_id, event.team, event.company,
+                )
             for candidacy_id, candidacy_events in later_events.items():
                 row = candidacies[candidacy_id]
                 row.facts = apply_candidacy_events(row.facts, candidacy_events)
 
             dirty = sorted(candidacies)
-            candidacy_facts = []
-            interview_facts = []
-            for candidacy_id in dirty:
-                row = candidacies[candidacy_id]
-                items = interview_items(row.facts, AFTER_EVERYTHING, policy=self.policy)
-                candidacy_facts.append(self.candidacy_fact(row, items))
-                interview_facts.extend(self.interview_facts(row, items))
+            candidacy_facts: list[CandidacyFact] = []
+
+            def interview_facts() -> Iterator[InterviewFact]:
+                for candidacy_id in dirty:
+                    row = candidacies[candidacy_id]
+                    items = interview_items(row.facts, AFTER_EVERYTHING, policy=self.policy)
+                    candidacy_facts.append(self.candidacy_fact(row, items))
+                    yield from self.interview_facts(row, items)
+
             if dirty:
+                # A candidacy opened in this page has no rows stored yet.
+                view.delete_interviews(curs, [cid for cid in dirty if cid not in opened])
+                # The rows are computed as they are copied in, so the server stores one batch while
+                # the next is computed; the candidacies' rows are gathered on the way.
+                view.insert_interviews(curs, interview_facts())
                 view.save_candidacies(curs, candidacy_facts)
-                view.replace_interviews(curs, dirty, interview_facts)
             view.record_tracking(curs, tracking)
 
     def interview_facts(self, row: CandidacyRow, items: list[FollowUpItem]) -> list[InterviewFact]:
