@@ -358,7 +358,9 @@ class FollowUpQueueProjection(PagedProjection[FollowUpQueueView]):
             changed_rows = [candidacies[cid] for cid in changed]
 
             # The contacts as of the end of the page: what was stored, plus the page's changes.
-            interviewers = {contact_id for row in changed_rows for contact_id in row.facts.interviewer_ids}
+            # Only a candidacy with an outcome has relationship items, the ones that read its interviewers.
+            interviewers = {contact_id for row in changed_rows if row.facts.outcome is not None
+                            for contact_id in row.facts.interviewer_ids}
             before = view.load_latest_touches(curs, page.contacts.keys() | interviewers)
             contacts = dict(before)
             for contact_id, change in page.contacts.items():
