@@ -61,6 +61,7 @@ def running_server(settings: Settings, *, workers: int = 1) -> Iterator[RunningS
             time.sleep(0.1)
         admin_key = subprocess.run([FOLLOWUP, "users", "add", "Bench Admin", "--role", "admin"], env=env,
                                    capture_output=True, text=True, check=True).stdout.strip()
+        wait_for_read_models(base_url, admin_key, deadline=time.monotonic() + 300)
         yield RunningServer(base_url, admin_key, process, projection_process)
     finally:
         for child in (process, projection_process):
@@ -70,6 +71,25 @@ def running_server(settings: Settings, *, workers: int = 1) -> Iterator[RunningS
                     child.wait(15)
                 except subprocess.TimeoutExpired:
                     child.kill()
+
+
+def wait_for_read_models(base_url: str, key: str, deadline: float) -> None:
+    """Until the read models have caught up with the log as the benchmark left it: a read waits for
+    them, and answers 503 while they are more than a few seconds behind. Measured during that
+    catch-up, the first load level would time the start-up's work, not the commands'."""
+    while True:
+        try:
+            answer = httpx.get(f"{base_url}/v1/follow-ups", headers={"Authorization": f"Bearer {key}"},
+                               timeout=30)
+            if answer.status_code == 200:
+                return
+            if answer.status_code != 503:
+                raise RuntimeError(f"the read models' wait answered {answer.status_code}: {answer.text[:300]}")
+        except httpx.TimeoutException:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("the read models did not catch up within the deadline")
+        time.sleep(0.5)
 
 
 def process_tree_peak_rss_mb(pid: int) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -85,3 +86,24 @@ def test_tables_built_before_versions_were_recorded_count_as_version_one(app, se
         name for name, (projection, _) in PROJECTIONS.items() if projection.version != 1
     ]
     assert len(execute(settings, f"SELECT * FROM {VERSIONS_TABLE}")) == len(PROJECTIONS)
+
+
+def test_opening_a_read_model_built_by_this_version_takes_no_lock_on_its_tables(app, settings):
+    """A process starting while another applies a page must not wait on that page's locks: DDL
+    there (even CREATE INDEX IF NOT EXISTS) deadlocked an API process with a projection process."""
+    build(app)
+    bring_up_to_date(app)
+    catch_up(app)
+    with psycopg.connect(settings.database_url) as page:  # a page being applied: its table locked for writing
+        page.execute(sql.SQL("LOCK TABLE {} IN ROW EXCLUSIVE MODE").format(
+            sql.Identifier(settings.schema_name, "follow_up_items")))
+        opened: list = []
+        opening = threading.Thread(target=lambda: opened.extend(open_workers(app)), daemon=True)
+        opening.start()
+        opening.join(timeout=20)
+        assert not opening.is_alive(), "opening the read models waited on a lock of their tables"
+        page.rollback()
+    assert [worker.name for worker in opened] == list(PROJECTIONS)
+    for worker in opened:
+        assert worker.catch_up() == 0
+        worker.close()
