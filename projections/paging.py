@@ -162,8 +162,6 @@ class ProjectionWorker:
         """Whether the projection reached `position` within `timeout` seconds."""
         if self._position is not None and self._position >= position:
             return True  # applied by this process: no need to ask the database
-        if self._follower is not None:
-            self._follower.hurry()  # a read waits: the follower applies what it is gathering now
         deadline = time.monotonic() + timeout
         delay = 0.002
         while self.position() < position:
@@ -278,36 +276,17 @@ def analyze_tables(workers: Sequence[ProjectionWorker]) -> None:
         log.info("analyzed the %s tables of %s after a catch-up", len(tables), datastore.schema)
 
 
-# While commands stream in, the follower applies at most one page per interval, gathering what
-# arrives meanwhile: each page costs every read model a transaction, and one per command took more
-# of the API process's CPU than the commands themselves. A read waiting on the projections (in this
-# process) cuts the interval short; one in another process waits up to this much longer.
-LIVE_PAGE_INTERVAL = 0.05
-
-
 class LogFollower:
     """One thread that keeps several projections up to date: it wakes on the recorder's
     NOTIFY, reads each new page of the log once, and hands it to every projection."""
 
-    def __init__(
-        self, app: Application[UUID], workers: Sequence[ProjectionWorker], *, page_size: int = 1000,
-        live_page_interval: float = LIVE_PAGE_INTERVAL,
-    ) -> None:
+    def __init__(self, app: Application[UUID], workers: Sequence[ProjectionWorker], *, page_size: int = 1000) -> None:
         self.app = app
         self.workers = list(workers)
         self.page_size = page_size
-        self.live_page_interval = live_page_interval
         self._stopping = threading.Event()
-        self._hurry = threading.Event()
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
-        self.pages_applied = 0
-        for worker in self.workers:
-            worker._follower = self
-
-    def hurry(self) -> None:
-        """Apply what has been gathered now, not at the end of the interval."""
-        self._hurry.set()
 
     def start(self) -> None:
         names = ",".join(worker.name for worker in self.workers)
@@ -316,7 +295,6 @@ class LogFollower:
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stopping.set()
-        self._hurry.set()
         if self._thread is not None:
             self._thread.join(timeout)
 
@@ -329,14 +307,10 @@ class LogFollower:
             try:
                 with self._listener() as listener:
                     backoff = 0.5
-                    last_page_at = 0.0
                     while not self._stopping.is_set():
                         applied = 0
-                        self._hurry.clear()  # what reads wait for from here on is in the pages about to be read
                         while count := apply_next_page(self.app, self.workers, self.page_size, reader):
                             applied += count
-                            self.pages_applied += 1
-                            last_page_at = time.monotonic()
                             if self._stopping.is_set():
                                 return
                         if applied >= ANALYZE_AFTER_EVENTS:
@@ -344,10 +318,6 @@ class LogFollower:
                         # Sleep until the recorder's NOTIFY (or a second, as a safety net).
                         for _ in listener.notifies(timeout=1.0, stop_after=1):
                             pass
-                        # A page applied moments ago says commands are streaming in: gather them.
-                        gathering = last_page_at + self.live_page_interval - time.monotonic()
-                        if gathering > 0:
-                            self._hurry.wait(gathering)
             except Exception as error:  # the database went away: retry; the tracking rows say where we were
                 self.error = error
                 for worker in self.workers:
