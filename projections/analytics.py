@@ -40,8 +40,7 @@ from domain.values import (
     NoteKind,
 )
 from projections.facts_codec import facts_from_json, facts_to_json_text
-from projections.follow_up_queue import AFTER_EVERYTHING
-from projections.follow_up_queue import apply_candidacy_events
+from projections.follow_up_queue import AFTER_EVERYTHING, apply_candidacy_events, group_candidacy_events, opened_facts
 from projections.paging import PagedProjection, PagedView
 
 # Check-in timings stored once known; `missing` (window closed, nothing sent) and
@@ -307,21 +306,11 @@ class AnalyticsProjection(PagedProjection[AnalyticsView]):
         view = self.view
         with view.datastore.transaction(commit=True) as curs:
             view.start_page(curs, tracking.application_name)
-            # Each candidacy's events of the page move its facts on at once, in log order.
-            opened: dict[UUID, Candidacy.Opened] = {}
-            later_events: dict[UUID, list[DomainEventProtocol[UUID]]] = {}
-            for event in events:
-                if isinstance(event, Candidacy.Opened):
-                    opened[event.originator_id] = event
-                else:
-                    later_events.setdefault(event.originator_id, []).append(event)
+            opened, later_events = group_candidacy_events(events)
             candidacies = view.load_candidacies(curs, later_events.keys() - opened.keys())
             for candidacy_id, event in opened.items():
-                candidacies[candidacy_id] = CandidacyRow(
-                    CandidacyFacts(candidacy_id, event.candidate_id, event.timezone, event.country,
-                                   event.subdivision),
-                    event.owner_id, event.team, event.company,
-                )
+                candidacies[candidacy_id] = CandidacyRow(opened_facts(event), event.owner_id, event.team,
+                                                         event.company)
             for candidacy_id, candidacy_events in later_events.items():
                 row = candidacies[candidacy_id]
                 row.facts = apply_candidacy_events(row.facts, candidacy_events)

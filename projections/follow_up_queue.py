@@ -301,15 +301,11 @@ class PageChanges:
     interviewers: set[tuple[UUID, UUID]] = field(default_factory=set)
 
     @classmethod
-    def of(cls, events: Iterable[DomainEventProtocol[UUID]]) -> PageChanges:
-        page = cls()
+    def of(cls, events: Sequence[DomainEventProtocol[UUID]]) -> PageChanges:
+        page = cls(*group_candidacy_events(events))
         for event in events:
-            if isinstance(event, Candidacy.Opened):
-                page.opened[event.originator_id] = event
-            elif isinstance(event, Candidacy.Event):
-                page.candidacy_events.setdefault(event.originator_id, []).append(event)
-                if isinstance(event, Candidacy.Interview):
-                    page.interviewers.update((c, event.originator_id) for c in event.interviewer_ids)
+            if isinstance(event, Candidacy.Interview):
+                page.interviewers.update((c, event.originator_id) for c in event.interviewer_ids)
             for contact_id in _contacts_touched(event):
                 change = page.contacts.setdefault(contact_id, ContactChange([]))
                 if isinstance(event, Contact.LinkedInConnected):
@@ -319,6 +315,27 @@ class PageChanges:
                 else:
                     change.touches.append(event.occurred_at)
         return page
+
+
+def group_candidacy_events(
+    events: Iterable[DomainEventProtocol[UUID]],
+) -> tuple[dict[UUID, Candidacy.Opened], dict[UUID, list[Candidacy.Event]]]:
+    """A page's candidacy events: each candidacy opened in it, and each candidacy's events after
+    Opened, in log order (so its stored facts are moved on once a page)."""
+    opened: dict[UUID, Candidacy.Opened] = {}
+    later: dict[UUID, list[Candidacy.Event]] = {}
+    for event in events:
+        if isinstance(event, Candidacy.Opened):
+            opened[event.originator_id] = event
+        elif isinstance(event, Candidacy.Event):
+            later.setdefault(event.originator_id, []).append(event)
+    return opened, later
+
+
+def opened_facts(opened: Candidacy.Opened) -> CandidacyFacts:
+    """A candidacy's facts as it is opened: no interview, deadline, note, check-in or outcome yet."""
+    return CandidacyFacts(opened.originator_id, opened.candidate_id, opened.timezone, opened.country,
+                          opened.subdivision)
 
 
 CONNECT_LINKEDIN = FollowUpKind.CONNECT_LINKEDIN.value
@@ -346,11 +363,7 @@ class FollowUpQueueProjection(PagedProjection[FollowUpQueueView]):
             # by all its events of the page, so the rules run once per candidacy per page.
             candidacies = view.load_candidacies(curs, page.candidacy_events.keys() - page.opened.keys())
             for candidacy_id, opened in page.opened.items():
-                candidacies[candidacy_id] = CandidacyRow(
-                    CandidacyFacts(candidacy_id, opened.candidate_id, opened.timezone, opened.country,
-                                   opened.subdivision),
-                    opened.owner_id, opened.team,
-                )
+                candidacies[candidacy_id] = CandidacyRow(opened_facts(opened), opened.owner_id, opened.team)
             for candidacy_id, candidacy_events in page.candidacy_events.items():
                 row = candidacies[candidacy_id]
                 row.facts = apply_candidacy_events(row.facts, candidacy_events)
