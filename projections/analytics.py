@@ -30,6 +30,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
 from domain.candidacy import Candidacy
+from domain.policy import FollowUpPolicy
 from domain.rules import check_in_window, interview_items
 from domain.values import (
     FLAG_EARLY,
@@ -318,102 +319,107 @@ class AnalyticsProjection(PagedProjection[AnalyticsView]):
             dirty = sorted(candidacies)
             candidacy_facts: list[CandidacyFact] = []
 
-            def interview_facts() -> Iterator[InterviewFact]:
+            def page_interview_facts() -> Iterator[InterviewFact]:
                 for candidacy_id in dirty:
                     row = candidacies[candidacy_id]
                     items = interview_items(row.facts, AFTER_EVERYTHING, policy=self.policy)
-                    candidacy_facts.append(self.candidacy_fact(row, items))
-                    yield from self.interview_facts(row, items)
+                    candidacy_facts.append(candidacy_fact(row, items, self.policy))
+                    yield from interview_facts(row, items)
 
             if dirty:
                 # A candidacy opened in this page has no rows stored yet.
                 view.delete_interviews(curs, [cid for cid in dirty if cid not in opened])
                 # The rows are computed as they are copied in, so the server stores one batch while
                 # the next is computed; the candidacies' rows are gathered on the way.
-                view.insert_interviews(curs, interview_facts())
+                view.insert_interviews(curs, page_interview_facts())
                 view.save_candidacies(curs, candidacy_facts)
             view.record_tracking(curs, tracking)
 
-    def interview_facts(self, row: CandidacyRow, items: list[FollowUpItem]) -> list[InterviewFact]:
-        facts = row.facts
-        formats = {round_.held_at: round_.format.value for round_ in facts.interviews}
-        result = []
-        for item in _of_kind(items, FollowUpKind.THANK_YOU):
-            assert item.contact_id is not None  # a thank-you is always to one interviewer
-            sent_at = item.done_at
-            channel = next(
-                (note.channel.value for note in facts.notes
-                 if note.kind is NoteKind.THANK_YOU and note.contact_id == item.contact_id
-                 and note.sent_at == sent_at),
-                None,
-            )
-            result.append(InterviewFact(
-                candidacy_id=facts.candidacy_id,
-                held_at=item.opened_at,
-                contact_id=item.contact_id,
-                owner_id=row.owner_id,
-                team=row.team,
-                format=formats[item.opened_at],
-                due_by=item.due_by,
-                thank_you_sent_at=sent_at,
-                hours_to_thank_you=_hours_between(item.opened_at, sent_at) if sent_at is not None else None,
-                on_time=(FLAG_LATE not in item.flags) if sent_at is not None else None,
-                channel=channel,
-            ))
-        return result
 
-    def candidacy_fact(self, row: CandidacyRow, items: list[FollowUpItem]) -> CandidacyFact:
-        facts = row.facts
-        latest_round = max(facts.interviews, key=lambda r: r.held_at) if facts.interviews else None
-        due_from = due_by = sent_at = None
-        timing = followed_up = None
-        if latest_round is not None:
-            due_from, due_by, sent_at, timing = self._check_in(facts, latest_round.held_at, items)
-            within = latest_round.held_at + timedelta(days=self.policy.follow_up_within_days)
-            followed_up = any(latest_round.held_at <= c.sent_at <= within for c in facts.check_ins)
-        thank_yous = _of_kind(items, FollowUpKind.THANK_YOU)
-        return CandidacyFact(
+def interview_facts(row: CandidacyRow, items: list[FollowUpItem]) -> list[InterviewFact]:
+    """The candidacy's analytics_interviews rows, from the rules' items (interview_items)."""
+    facts = row.facts
+    formats = {round_.held_at: round_.format.value for round_ in facts.interviews}
+    result = []
+    for item in _of_kind(items, FollowUpKind.THANK_YOU):
+        assert item.contact_id is not None  # a thank-you is always to one interviewer
+        sent_at = item.done_at
+        channel = next(
+            (note.channel.value for note in facts.notes
+             if note.kind is NoteKind.THANK_YOU and note.contact_id == item.contact_id
+             and note.sent_at == sent_at),
+            None,
+        )
+        result.append(InterviewFact(
             candidacy_id=facts.candidacy_id,
-            candidate_id=facts.candidate_id,
+            held_at=item.opened_at,
+            contact_id=item.contact_id,
             owner_id=row.owner_id,
             team=row.team,
-            company=row.company,
-            interviews=len(facts.interviews),
-            latest_round_held_at=latest_round.held_at if latest_round is not None else None,
-            check_in_due_from=due_from,
-            check_in_due_by=due_by,
-            check_in_sent_at=sent_at,
-            check_in_timing=timing,
-            followed_up_within_14_days=followed_up,
-            outcome=facts.outcome.outcome.value if facts.outcome is not None else None,
-            outcome_at=facts.outcome.occurred_at if facts.outcome is not None else None,
-            thank_you_within_24h=any(i.done_at is not None and FLAG_LATE not in i.flags for i in thank_yous),
-            facts=facts,
-        )
+            format=formats[item.opened_at],
+            due_by=item.due_by,
+            thank_you_sent_at=sent_at,
+            hours_to_thank_you=_hours_between(item.opened_at, sent_at) if sent_at is not None else None,
+            on_time=(FLAG_LATE not in item.flags) if sent_at is not None else None,
+            channel=channel,
+        ))
+    return result
 
-    def _check_in(
-        self, facts: CandidacyFacts, latest_round_held_at: datetime, items: list[FollowUpItem]
-    ) -> tuple[datetime, datetime, datetime | None, str | None]:
-        """The check-in that answered the latest round: its window, when it went out, and how timely it was."""
-        check_ins = sorted(_of_kind(items, FollowUpKind.CHECK_IN), key=lambda i: i.opened_at)
-        if check_ins:
-            first = check_ins[0]
-            if first.done_at is None:
-                return first.due_from, first.due_by, None, None
-            timing = EARLY if FLAG_EARLY in first.flags else LATE if FLAG_LATE in first.flags else ON_TIME
-            return first.due_from, first.due_by, first.done_at, timing
-        # No item: the outcome came before any check-in, so none is owed now. It was
-        # missed if the window, as the employer had stated it by then, had already closed.
-        assert facts.outcome is not None
-        stated = sorted((d for d in facts.deadlines if d.stated_at <= facts.outcome.occurred_at),
-                        key=lambda d: d.stated_at)
-        window = check_in_window(
-            latest_round_held_at,
-            stated[-1].decide_by if stated else None,
-            timezone=facts.timezone, country=facts.country, subdivision=facts.subdivision, policy=self.policy,
-        )
-        timing = MISSING if facts.outcome.occurred_at > window.due_by else NOT_OWED
-        return window.due_from, window.due_by, None, timing
+
+def candidacy_fact(row: CandidacyRow, items: list[FollowUpItem], policy: FollowUpPolicy) -> CandidacyFact:
+    """The candidacy's analytics_candidacies row, from the rules' items (interview_items)."""
+    facts = row.facts
+    latest_round = max(facts.interviews, key=lambda r: r.held_at) if facts.interviews else None
+    due_from = due_by = sent_at = None
+    timing = followed_up = None
+    if latest_round is not None:
+        due_from, due_by, sent_at, timing = _check_in(facts, latest_round.held_at, items, policy)
+        within = latest_round.held_at + timedelta(days=policy.follow_up_within_days)
+        followed_up = any(latest_round.held_at <= c.sent_at <= within for c in facts.check_ins)
+    thank_yous = _of_kind(items, FollowUpKind.THANK_YOU)
+    return CandidacyFact(
+        candidacy_id=facts.candidacy_id,
+        candidate_id=facts.candidate_id,
+        owner_id=row.owner_id,
+        team=row.team,
+        company=row.company,
+        interviews=len(facts.interviews),
+        latest_round_held_at=latest_round.held_at if latest_round is not None else None,
+        check_in_due_from=due_from,
+        check_in_due_by=due_by,
+        check_in_sent_at=sent_at,
+        check_in_timing=timing,
+        followed_up_within_14_days=followed_up,
+        outcome=facts.outcome.outcome.value if facts.outcome is not None else None,
+        outcome_at=facts.outcome.occurred_at if facts.outcome is not None else None,
+        thank_you_within_24h=any(i.done_at is not None and FLAG_LATE not in i.flags for i in thank_yous),
+        facts=facts,
+    )
+
+
+def _check_in(
+    facts: CandidacyFacts, latest_round_held_at: datetime, items: list[FollowUpItem], policy: FollowUpPolicy
+) -> tuple[datetime, datetime, datetime | None, str | None]:
+    """The check-in that answered the latest round: its window, when it went out, and how timely it was."""
+    check_ins = sorted(_of_kind(items, FollowUpKind.CHECK_IN), key=lambda i: i.opened_at)
+    if check_ins:
+        first = check_ins[0]
+        if first.done_at is None:
+            return first.due_from, first.due_by, None, None
+        timing = EARLY if FLAG_EARLY in first.flags else LATE if FLAG_LATE in first.flags else ON_TIME
+        return first.due_from, first.due_by, first.done_at, timing
+    # No item: the outcome came before any check-in, so none is owed now. It was
+    # missed if the window, as the employer had stated it by then, had already closed.
+    assert facts.outcome is not None
+    stated = sorted((d for d in facts.deadlines if d.stated_at <= facts.outcome.occurred_at),
+                    key=lambda d: d.stated_at)
+    window = check_in_window(
+        latest_round_held_at,
+        stated[-1].decide_by if stated else None,
+        timezone=facts.timezone, country=facts.country, subdivision=facts.subdivision, policy=policy,
+    )
+    timing = MISSING if facts.outcome.occurred_at > window.due_by else NOT_OWED
+    return window.due_from, window.due_by, None, timing
 
 
 def _of_kind(items: list[FollowUpItem], kind: FollowUpKind) -> list[FollowUpItem]:

@@ -10,23 +10,28 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
-from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Any
 from uuid import UUID
 
 from domain.application import FollowupApplication
 from domain.policy import DEFAULT_POLICY, FollowUpPolicy
 from domain.recruiter import Recruiter
-from domain.rules import CheckInWindow, check_in_window, follow_up_items
-from domain.values import FollowUpStatus, NoteKind, Outcome
+from domain.rules import facts_occurred_by, follow_up_items, interview_items
+from domain.values import FollowUpStatus, Outcome
 
 # The analytics read model's own definitions, so that a report and the live tables never disagree.
-from projections.analytics import EARLY, LATE, MISSING, NOT_OWED, ON_TIME, _hours_between
+from projections.analytics import (
+    MISSING,
+    CandidacyFact,
+    CandidacyRow,
+    InterviewFact,
+    candidacy_fact,
+    interview_facts,
+)
 from projections.replay import (
     COMPLIANCE_READS,
     FOLLOW_UPS_READS,
     NETWORK_READS,
-    Deadline,
     Progress,
     Replay,
     ReplayedCandidacy,
@@ -179,9 +184,6 @@ def follow_ups_report(state: Replay, policy: FollowUpPolicy = DEFAULT_POLICY, *,
 
 # Compliance: the analytics read model's figures, at as_of.
 
-# When a replayed fact (a round, deadline, note, check-in, outcome) happened: its first field.
-_at = itemgetter(0)
-
 COMPLIANCE_COLUMNS = [
     "level", "team", "owner_id", "owner", "thank_yous_owed", "thank_yous_on_time", "thank_yous_late",
     "thank_you_on_time_rate", "median_hours_to_thank_you", "check_ins_early", "check_ins_on_time",
@@ -190,117 +192,18 @@ COMPLIANCE_COLUMNS = [
 ]
 
 
-class InterviewCompliance(NamedTuple):
-    """One interviewer of one round and the thank-you that answered it: the figures' part of an
-    analytics_interviews row."""
-
-    held_at: datetime
-    due_by: datetime
-    thank_you_sent_at: datetime | None
-    hours_to_thank_you: float | None
-    on_time: bool | None
-
-
-class CandidacyCompliance(NamedTuple):
-    """A candidacy's check-in against its window, the two-week guideline and the outcome: the figures'
-    part of an analytics_candidacies row."""
-
-    latest_round_held_at: datetime | None
-    check_in_due_from: datetime | None
-    check_in_due_by: datetime | None
-    check_in_sent_at: datetime | None
-    check_in_timing: str | None
-    followed_up_within_14_days: bool | None
-    outcome: str | None
-    thank_you_within_24h: bool
-
-
 def candidacy_compliance(
     candidacy: ReplayedCandidacy, as_of: datetime, policy: FollowUpPolicy = DEFAULT_POLICY
-) -> tuple[CandidacyCompliance, list[InterviewCompliance]]:
-    """What the analytics projection's row builders (projections.analytics) make of the facts that had
-    occurred by as_of, through the rules' thank-you and check-in items (domain.rules).
-
-    Only what the figures read is computed: a replay evaluates every candidacy of the log, and the
-    rules' follow_up_items would also word every item's reason and build the relationship items.
-    tests/unit/test_replay_compliance.py holds this to the rules and the row builders."""
-    # The facts that had occurred by as_of, each kind in time order (stable: recording order on ties),
-    # as domain.rules.facts_occurred_by has them.
-    rounds = sorted((r for r in candidacy.rounds if r[0] <= as_of), key=_at)
-    deadlines = sorted((d for d in candidacy.deadlines if d[0] <= as_of), key=_at)
-    thank_yous = sorted((n for n in candidacy.notes if n[2] is NoteKind.THANK_YOU and n[0] <= as_of), key=_at)
-    check_ins = sorted((c for c in candidacy.check_ins if c[0] <= as_of), key=_at)
-    outcome = candidacy.outcome if candidacy.outcome is not None and candidacy.outcome[0] <= as_of else None
-
-    # A thank-you per interviewer of each round, due within thank_you_hours: the first thank-you note to
-    # them sent since the round answers it, even one sent after a later round.
-    interviews = []
-    answered_in_time = False
-    thank_you_hours = timedelta(hours=policy.thank_you_hours)
-    for held_at, interviewer_ids, _format in rounds:
-        due_by = held_at.astimezone(UTC) + thank_you_hours
-        for contact_id in dict.fromkeys(interviewer_ids):
-            sent_at = next((n[0] for n in thank_yous if n[1] == contact_id and n[0] >= held_at), None)
-            if sent_at is None:
-                interviews.append(InterviewCompliance(held_at, due_by, None, None, None))
-                continue
-            on_time = sent_at <= due_by
-            answered_in_time = answered_in_time or on_time
-            interviews.append(InterviewCompliance(held_at, due_by, sent_at, _hours_between(held_at, sent_at),
-                                                  on_time))
-
-    if not rounds:
-        return CandidacyCompliance(None, None, None, None, None, None,
-                                   outcome[1].value if outcome is not None else None, answered_in_time), interviews
-
-    # The check-in that answers the latest round: the first sent since, against the window the
-    # deadline stated by then gives. None sent: the window as stated by as_of, unless an outcome came
-    # first, which ends what is owed (missing if the window had closed by then). Rounds held at the
-    # same instant: the rules take the last recorded, the row builder the first, as here.
-    rules_latest_held_at = rounds[-1][0]
-    latest_held_at = max(rounds, key=_at)[0]
-    sent = next((c for c in check_ins if c[0] >= rules_latest_held_at), None)
-    sent_at = timing = None
-    if sent is not None:
-        sent_at = sent[0]
-        window = _check_in_window(candidacy, rules_latest_held_at, _decide_by(deadlines, sent_at), policy)
-        timing = EARLY if sent_at < window.due_from else LATE if sent_at > window.due_by else ON_TIME
-    elif outcome is None:
-        window = _check_in_window(candidacy, rules_latest_held_at, _decide_by(deadlines, as_of), policy)
-    else:
-        window = _check_in_window(candidacy, latest_held_at, _decide_by(deadlines, outcome[0]), policy)
-        timing = MISSING if outcome[0] > window.due_by else NOT_OWED
-    within = latest_held_at + timedelta(days=policy.follow_up_within_days)
-    return CandidacyCompliance(
-        latest_round_held_at=latest_held_at,
-        check_in_due_from=window.due_from,
-        check_in_due_by=window.due_by,
-        check_in_sent_at=sent_at,
-        check_in_timing=timing,
-        followed_up_within_14_days=any(latest_held_at <= c[0] <= within for c in check_ins),
-        outcome=outcome[1].value if outcome is not None else None,
-        thank_you_within_24h=answered_in_time,
-    ), interviews
+) -> tuple[CandidacyFact, list[InterviewFact]]:
+    """The candidacy's rows of the analytics read model as the facts that had occurred by as_of give
+    them: the rules' thank-you and check-in items, through the read model's own row builders."""
+    facts = facts_occurred_by(candidacy.facts(), as_of)
+    row = CandidacyRow(facts, candidacy.owner_id, candidacy.team, candidacy.company)
+    items = interview_items(facts, as_of, policy=policy)
+    return candidacy_fact(row, items, policy), interview_facts(row, items)
 
 
-def _decide_by(deadlines: list[Deadline], moment: datetime) -> date | None:
-    """The decision date of the latest deadline stated by moment (deadlines in time order)."""
-    decide_by = None
-    for stated_at, stated_decide_by in deadlines:
-        if stated_at > moment:
-            break
-        decide_by = stated_decide_by
-    return decide_by
-
-
-def _check_in_window(
-    candidacy: ReplayedCandidacy, held_at: datetime, decide_by: date | None, policy: FollowUpPolicy
-) -> CheckInWindow:
-    return check_in_window(held_at, decide_by, timezone=candidacy.timezone, country=candidacy.country,
-                           subdivision=candidacy.subdivision, policy=policy)
-
-
-def check_in_timing(fact: CandidacyCompliance, as_of: datetime) -> str | None:
+def check_in_timing(fact: CandidacyFact, as_of: datetime) -> str | None:
     """The analytics_check_ins view's timing: the stored one, else missing or pending against as_of."""
     if fact.check_in_timing is not None:
         return fact.check_in_timing
@@ -450,7 +353,7 @@ def _outcome_rates(counts: Counter[tuple[str | None, UUID, str, bool]]) -> list[
     return rates
 
 
-def _days_from_window(fact: CandidacyCompliance) -> int | None:
+def _days_from_window(fact: CandidacyFact) -> int | None:
     """The check-in histogram's bucket: days before the window opened (negative), inside it (0) or
     after it closed (positive), counted at the edges beyond CHECK_IN_HISTOGRAM_DAYS."""
     sent_at = fact.check_in_sent_at

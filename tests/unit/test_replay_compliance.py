@@ -1,150 +1,99 @@
-"""The compliance report's per-candidacy evaluation gives what the live analytics read model's row
-builders make of the rules' items, for any candidacy and any as_of."""
+"""The compliance report's evaluation of one replayed candidacy at as_of: the analytics read model's
+rows (its row builders, on the rules' items) for the facts that had occurred by then."""
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
-import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from domain.policy import DEFAULT_POLICY, FollowUpPolicy
-from domain.rules import check_in_window, facts_occurred_by, follow_up_items
+from domain.rules import check_in_window
 from domain.values import Channel, InterviewFormat, NoteKind, Outcome
-from projections.analytics import AnalyticsProjection, CandidacyRow
+from projections.analytics import EARLY, LATE, MISSING, NOT_OWED, ON_TIME
 from projections.replay import ReplayedCandidacy
-from projections.reports import candidacy_compliance
+from projections.reports import candidacy_compliance, check_in_timing
 
-TIME_ZONES = ["America/New_York", "America/Los_Angeles", "Europe/London", "Asia/Tokyo", "UTC"]
-CALENDARS = [("US", None), ("US", "MA"), ("GB", None)]
-# Timestamps as events carry them: UTC, a fixed offset, or a zone with daylight saving time.
-OFFSETS = [timezone.utc, timezone(timedelta(hours=-5)), timezone(timedelta(hours=9)), ZoneInfo("America/Chicago")]
-CONTACTS = [UUID(int=n) for n in range(1, 5)]
-START = datetime(2024, 1, 1, tzinfo=timezone.utc)
+LEE, KIM = UUID(int=1), UUID(int=2)
 OWNER = UUID(int=300)
-POLICIES = [DEFAULT_POLICY, FollowUpPolicy(thank_you_hours=48, no_deadline_first_business_day=2,
-                                           no_deadline_last_business_day=3, follow_up_within_days=7)]
+# Wed 25 Nov 2026, 10:00 in New York: the day before Thanksgiving.
+WEDNESDAY = datetime(2026, 11, 25, 15, 0, tzinfo=timezone.utc)
+# No decision date: business days 4-5 after the interview, Thanksgiving skipped: Wed 2 to Thu 3 Dec.
+WINDOW = check_in_window(WEDNESDAY, None, timezone="America/New_York")
+VIDEO = InterviewFormat.VIDEO
+THANK_YOU, EMAIL = NoteKind.THANK_YOU, Channel.EMAIL
+ROUND = ((WEDNESDAY, (LEE, KIM), VIDEO),)
+LATER = WEDNESDAY + timedelta(days=40)
 
 
-@st.composite
-def moments(draw, begins: datetime) -> datetime:
-    # Six-hour steps over a few weeks, so that facts often share an instant or fall exactly on a
-    # due time (ties and edges are where orders and comparisons matter).
-    instant = begins + timedelta(hours=6 * draw(st.integers(0, 4 * 30)))
-    return instant.astimezone(draw(st.sampled_from(OFFSETS)))
-
-
-@st.composite
-def replayed_candidacies(draw) -> tuple[ReplayedCandidacy, datetime, FollowUpPolicy]:
-    begins = START + timedelta(days=draw(st.integers(0, 900)))
-    country, subdivision = draw(st.sampled_from(CALENDARS))
-    candidacy = ReplayedCandidacy(UUID(int=100), UUID(int=200), OWNER, "ICU", "Mercy",
-                                  draw(st.sampled_from(TIME_ZONES)), country, subdivision)
-    at = moments(begins)
-    candidacy.rounds = tuple(draw(st.lists(
-        st.tuples(at, st.lists(st.sampled_from(CONTACTS), min_size=1, max_size=3, unique=True).map(tuple),
-                  st.sampled_from(InterviewFormat)),
-        max_size=3,
-    )))
-    candidacy.deadlines = tuple(draw(st.lists(
-        st.tuples(at, st.integers(-10, 60).map(lambda days: begins.date() + timedelta(days=days))), max_size=3,
-    )))
-    candidacy.notes = tuple(draw(st.lists(
-        st.tuples(at, st.sampled_from(CONTACTS), st.sampled_from(NoteKind), st.sampled_from(Channel)), max_size=5,
-    )))
-    candidacy.check_ins = tuple(draw(st.lists(
-        st.tuples(at, st.none() | st.sampled_from(CONTACTS), st.sampled_from(Channel)), max_size=3,
-    )))
-    candidacy.outcome = draw(st.none() | st.tuples(at, st.sampled_from(Outcome)))
-    as_of = draw(at)
-    return candidacy, as_of, draw(st.sampled_from(POLICIES))
-
-
-def rules_and_row_builders(candidacy: ReplayedCandidacy, as_of: datetime, policy: FollowUpPolicy):
-    """As the analytics projection builds its rows, on the facts that had occurred by as_of."""
-    builder = AnalyticsProjection(None, policy)  # type: ignore[arg-type]
-    facts = facts_occurred_by(candidacy.facts(), as_of)
-    row = CandidacyRow(facts, candidacy.owner_id, candidacy.team, candidacy.company)
-    items = follow_up_items(facts, as_of, policy=policy)
-    return builder.candidacy_fact(row, items), builder.interview_facts(row, items)
-
-
-def assert_same(candidacy: ReplayedCandidacy, as_of: datetime, policy: FollowUpPolicy) -> None:
-    expected, expected_interviews = rules_and_row_builders(candidacy, as_of, policy)
-    fact, interviews = candidacy_compliance(candidacy, as_of, policy)
-    for name in fact._fields:
-        assert getattr(fact, name) == getattr(expected, name), name
-    # In any order: the figures count them.
-    assert Counter(map(tuple, interviews)) == Counter(
-        (e.held_at, e.due_by, e.thank_you_sent_at, e.hours_to_thank_you, e.on_time) for e in expected_interviews
-    )
-
-
-@settings(max_examples=400, deadline=None)
-@given(replayed_candidacies())
-def test_the_replayed_figures_are_the_rules_and_row_builders(example_: tuple) -> None:
-    assert_same(*example_)
-
-
-def _story(**facts) -> ReplayedCandidacy:
-    candidacy = ReplayedCandidacy(UUID(int=100), UUID(int=200), OWNER, None, "Mercy", "America/New_York", "US", None)
+def story(**facts) -> ReplayedCandidacy:
+    candidacy = ReplayedCandidacy(UUID(int=100), UUID(int=200), OWNER, "ICU", "Mercy", "America/New_York", "US", None)
     for name, value in facts.items():
         setattr(candidacy, name, value)
     return candidacy
 
 
-WEDNESDAY = datetime(2026, 11, 25, 15, 0, tzinfo=timezone.utc)  # the day before Thanksgiving
-LEE, KIM = CONTACTS[:2]
-VIDEO, PHONE = InterviewFormat.VIDEO, InterviewFormat.PHONE
-THANK_YOU, EMAIL, HANDWRITTEN = NoteKind.THANK_YOU, Channel.EMAIL, Channel.HANDWRITTEN
-REJECTED, OFFER, HIRED = Outcome.REJECTED, Outcome.OFFER, Outcome.HIRED
-WINDOW = check_in_window(WEDNESDAY, None, timezone="America/New_York")
+def test_the_window_is_the_one_the_rules_give() -> None:
+    assert (WINDOW.first_day, WINDOW.last_day) == (date(2026, 12, 2), date(2026, 12, 3))
 
 
-STORIES = [
-    (_story(), WEDNESDAY),
-    (_story(rounds=((WEDNESDAY, (LEE, KIM), VIDEO),)), WEDNESDAY + timedelta(days=30)),
-    (
-        _story(
-            rounds=((WEDNESDAY, (LEE,), VIDEO), (WEDNESDAY, (KIM,), PHONE)),
-            notes=((WEDNESDAY + timedelta(hours=30), LEE, THANK_YOU, HANDWRITTEN),
-                   (WEDNESDAY + timedelta(hours=2), KIM, THANK_YOU, EMAIL)),
-            deadlines=((WEDNESDAY + timedelta(hours=1), date(2026, 12, 4)),),
-            check_ins=((WEDNESDAY + timedelta(days=2), None, EMAIL),),
-        ),
-        WEDNESDAY + timedelta(days=20),
-    ),
-    # The outcome before any check-in: missing if the window had closed by then, else not owed.
-    (_story(rounds=((WEDNESDAY, (LEE,), VIDEO),),
-            outcome=(WEDNESDAY + timedelta(days=20), REJECTED)), WEDNESDAY + timedelta(days=40)),
-    (_story(rounds=((WEDNESDAY, (LEE,), VIDEO),),
-            outcome=(WEDNESDAY + timedelta(days=1), OFFER)), WEDNESDAY + timedelta(days=40)),
-    # A deadline stated after the check-in does not move the first check-in's window.
-    (_story(rounds=((WEDNESDAY, (LEE,), VIDEO),),
-            check_ins=((WEDNESDAY + timedelta(days=3), LEE, EMAIL),),
-            deadlines=((WEDNESDAY + timedelta(days=4), date(2026, 12, 15)),)), WEDNESDAY + timedelta(days=40)),
-    # On the edges: a thank-you at the 24th hour, a check-in as the window opens, as it closes, on
-    # the 14th day; an outcome as the window closes.
-    (_story(rounds=((WEDNESDAY, (LEE,), VIDEO),),
-            notes=((WEDNESDAY + timedelta(hours=24), LEE, THANK_YOU, EMAIL),),
-            check_ins=((WEDNESDAY + timedelta(days=14), None, EMAIL),)), WEDNESDAY + timedelta(days=40)),
-    (_story(rounds=((WEDNESDAY, (LEE,), VIDEO),),
-            check_ins=((WINDOW.due_from, None, EMAIL),)), WEDNESDAY + timedelta(days=40)),
-    (_story(rounds=((WEDNESDAY, (LEE,), VIDEO),),
-            check_ins=((WINDOW.due_by, None, EMAIL),)), WEDNESDAY + timedelta(days=40)),
-    (_story(rounds=((WEDNESDAY, (LEE,), VIDEO),),
-            outcome=(WINDOW.due_by, HIRED)), WEDNESDAY + timedelta(days=40)),
-    # Facts after as_of had not happened yet.
-    (_story(rounds=((WEDNESDAY, (LEE,), VIDEO),),
-            notes=((WEDNESDAY + timedelta(hours=3), LEE, THANK_YOU, EMAIL),)),
-     WEDNESDAY + timedelta(hours=2)),
-]
+def test_a_candidacy_without_an_interview_owes_nothing() -> None:
+    fact, interviews = candidacy_compliance(story(), LATER)
+    assert interviews == []
+    assert (fact.latest_round_held_at, fact.check_in_timing, fact.followed_up_within_14_days) == (None, None, None)
+    assert check_in_timing(fact, LATER) is None
 
 
-@pytest.mark.parametrize(("candidacy", "as_of"), STORIES)
-def test_stories(candidacy: ReplayedCandidacy, as_of: datetime) -> None:
-    assert_same(candidacy, as_of, DEFAULT_POLICY)
+def test_nothing_sent_is_a_thank_you_per_interviewer_and_a_missing_check_in() -> None:
+    fact, interviews = candidacy_compliance(story(rounds=ROUND), LATER)
+    assert [(i.held_at, i.due_by, i.thank_you_sent_at, i.on_time) for i in interviews] == [
+        (WEDNESDAY, WEDNESDAY + timedelta(hours=24), None, None),
+    ] * 2
+    assert (fact.check_in_due_from, fact.check_in_due_by) == (WINDOW.due_from, WINDOW.due_by)
+    assert fact.check_in_timing is None and fact.followed_up_within_14_days is False
+    assert check_in_timing(fact, LATER) == MISSING
+    assert check_in_timing(fact, WINDOW.due_by) == "pending"
+    assert fact.thank_you_within_24h is False
+
+
+def test_a_thank_you_at_the_24th_hour_is_on_time_and_a_check_in_on_the_14th_day_counts() -> None:
+    fact, interviews = candidacy_compliance(story(
+        rounds=ROUND,
+        notes=((WEDNESDAY + timedelta(hours=24), LEE, THANK_YOU, EMAIL),
+               (WEDNESDAY + timedelta(hours=30), KIM, THANK_YOU, EMAIL)),
+        check_ins=((WEDNESDAY + timedelta(days=14), None, EMAIL),),
+    ), LATER)
+    assert sorted((i.hours_to_thank_you, i.on_time) for i in interviews) == [(24.0, True), (30.0, False)]
+    assert fact.thank_you_within_24h is True
+    assert fact.check_in_timing == LATE and fact.followed_up_within_14_days is True
+
+
+def test_a_check_in_on_either_edge_of_the_window_is_on_time() -> None:
+    for sent_at in (WINDOW.due_from, WINDOW.due_by):
+        fact, _ = candidacy_compliance(story(rounds=ROUND, check_ins=((sent_at, None, EMAIL),)), LATER)
+        assert (fact.check_in_sent_at, fact.check_in_timing) == (sent_at, ON_TIME)
+
+
+def test_a_deadline_stated_after_the_check_in_does_not_move_its_window() -> None:
+    fact, _ = candidacy_compliance(story(
+        rounds=ROUND,
+        check_ins=((WEDNESDAY + timedelta(days=3), LEE, EMAIL),),
+        deadlines=((WEDNESDAY + timedelta(days=4), date(2026, 12, 15)),),
+    ), LATER)
+    assert fact.check_in_timing == EARLY and fact.check_in_due_from == WINDOW.due_from
+
+
+def test_an_outcome_before_any_check_in_ends_it_missing_once_the_window_closed_else_not_owed() -> None:
+    for outcome_at, timing in ((WEDNESDAY + timedelta(days=20), MISSING), (WINDOW.due_by, NOT_OWED),
+                               (WEDNESDAY + timedelta(days=1), NOT_OWED)):
+        fact, _ = candidacy_compliance(story(rounds=ROUND, outcome=(outcome_at, Outcome.HIRED)), LATER)
+        assert (fact.check_in_timing, fact.outcome) == (timing, "hired")
+
+
+def test_what_happened_after_as_of_is_not_known_yet() -> None:
+    candidacy = story(rounds=ROUND, notes=((WEDNESDAY + timedelta(hours=3), LEE, THANK_YOU, EMAIL),),
+                      outcome=(WEDNESDAY + timedelta(days=2), Outcome.REJECTED))
+    fact, interviews = candidacy_compliance(candidacy, WEDNESDAY + timedelta(hours=2))
+    assert all(i.thank_you_sent_at is None for i in interviews)
+    assert fact.outcome is None
+    fact, interviews = candidacy_compliance(candidacy, LATER)
+    assert sorted((i.thank_you_sent_at is not None) for i in interviews) == [False, True]
+    assert fact.outcome == "rejected"
