@@ -233,7 +233,7 @@ def connect_linkedin_item(
 
 def _item_order(item: FollowUpItem) -> tuple[datetime, str, int]:
     # A uuid's number sorts as its text does (fixed-width lowercase hex); no contact sorts first.
-    return (item.due_by.astimezone(timezone.utc), item.kind.value,
+    return (_utc(item.due_by, "due_by"), item.kind.value,
             item.contact_id.int if item.contact_id is not None else -1)
 
 
@@ -260,6 +260,8 @@ def _join_words(words: Sequence[str]) -> str:
 
 
 def _utc(moment: datetime, what: str) -> datetime:
+    if moment.tzinfo is timezone.utc:
+        return moment  # facts read back from the log are in UTC: nothing to convert
     if moment.utcoffset() is None:
         raise ValueError(f"{what} must be timezone-aware, got naive {moment.isoformat()}")
     return moment.astimezone(timezone.utc)
@@ -300,6 +302,8 @@ def _occurred_by(
     values: tuple[_Fact, ...], moment_of: Callable[[_Fact], datetime], as_of: datetime
 ) -> tuple[_Fact, ...]:
     """The values that occurred by as_of, in time order (values itself when that is all of them, in order)."""
+    if not values:
+        return values
     # A stable sort keeps recording order between facts with the same timestamp.
     ordered = sorted((value for value in values if moment_of(value) <= as_of), key=moment_of)
     if len(ordered) == len(values) and all(map(is_, ordered, values)):

@@ -22,7 +22,7 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Tracking
 from eventsourcing.utils import get_topic
 from psycopg import Cursor
-from psycopg.rows import DictRow
+from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Identifier
 
 from domain.candidacy import Candidacy
@@ -125,18 +125,16 @@ class FollowUpQueueView(PagedView):
         """Each contact's latest touch and LinkedIn connection: all the queue needs of it."""
         if not ids:
             return {}
-        curs.execute(
-            self.sql("SELECT contact_id, last_touch_at, linkedin_connected_at FROM {schema}.follow_up_contacts "
-                     "WHERE contact_id = ANY(%b)"),
-            (list(ids),),
-        )
-        return {
-            row["contact_id"]: ContactFacts(
-                row["contact_id"], (row["last_touch_at"],) if row["last_touch_at"] else (),
-                row["linkedin_connected_at"],
+        with curs.connection.cursor(row_factory=tuple_row) as rows:  # hundreds a page: no dict per row
+            rows.execute(
+                self.sql("SELECT contact_id, last_touch_at, linkedin_connected_at FROM {schema}.follow_up_contacts "
+                         "WHERE contact_id = ANY(%b)"),
+                (list(ids),),
             )
-            for row in curs.fetchall()
-        }
+            return {
+                contact_id: ContactFacts(contact_id, (last_touch_at,) if last_touch_at else (), connected_at)
+                for contact_id, last_touch_at, connected_at in rows.fetchall()
+            }
 
     def closed_candidacies_interviewed_by(
         self, curs: Cursor[DictRow], contact_ids: Collection[UUID], excluding: Collection[UUID]
@@ -150,31 +148,33 @@ class FollowUpQueueView(PagedView):
         # Written as lookups per contact, then per candidacy (LATERAL ... OFFSET 0 keeps each one an
         # index probe): during a rebuild the tables grow from empty faster than their statistics,
         # and a plan made from those would scan every candidacy in every page.
-        curs.execute(
-            self.sql(
-                "SELECT m.contact_id, c.* FROM unnest(%b::uuid[]) AS m(contact_id) "
-                "CROSS JOIN LATERAL (SELECT candidacy_id FROM {schema}.follow_up_interviewers "
-                "    WHERE contact_id = m.contact_id OFFSET 0) AS i "
-                "CROSS JOIN LATERAL (SELECT candidacy_id, candidate_id, owner_id, team, "
-                "    facts->>'timezone' AS timezone, facts->>'country' AS country, "
-                "    facts->>'subdivision' AS subdivision, (facts->'outcome')::text AS outcome "
-                "    FROM {schema}.follow_up_candidacies WHERE candidacy_id = i.candidacy_id AND closed OFFSET 0) AS c "
-                "WHERE NOT c.candidacy_id = ANY(%b) "
-                "ORDER BY c.candidacy_id, m.contact_id"
-            ),
-            (list(contact_ids), list(excluding)),
-        )
-        return [
-            (
-                row["contact_id"],
-                CandidacyRow(
-                    CandidacyFacts(row["candidacy_id"], row["candidate_id"], row["timezone"], row["country"],
-                                   row["subdivision"], outcome=outcome_from_json(orjson.loads(row["outcome"]))),
-                    row["owner_id"], row["team"],
+        with curs.connection.cursor(row_factory=tuple_row) as rows:  # hundreds a page: no dict per row
+            rows.execute(
+                self.sql(
+                    "SELECT m.contact_id, c.* FROM unnest(%b::uuid[]) AS m(contact_id) "
+                    "CROSS JOIN LATERAL (SELECT candidacy_id FROM {schema}.follow_up_interviewers "
+                    "    WHERE contact_id = m.contact_id OFFSET 0) AS i "
+                    "CROSS JOIN LATERAL (SELECT candidacy_id, candidate_id, owner_id, team, "
+                    "    facts->>'timezone' AS timezone, facts->>'country' AS country, "
+                    "    facts->>'subdivision' AS subdivision, (facts->'outcome')::text AS outcome "
+                    "    FROM {schema}.follow_up_candidacies WHERE candidacy_id = i.candidacy_id AND closed OFFSET 0) AS c "
+                    "WHERE NOT c.candidacy_id = ANY(%b) "
+                    "ORDER BY c.candidacy_id, m.contact_id"
                 ),
+                (list(contact_ids), list(excluding)),
             )
-            for row in curs.fetchall()
-        ]
+            return [
+                (
+                    contact_id,
+                    CandidacyRow(
+                        CandidacyFacts(candidacy_id, candidate_id, timezone, country, subdivision,
+                                       outcome=outcome_from_json(orjson.loads(outcome))),
+                        owner_id, team,
+                    ),
+                )
+                for (contact_id, candidacy_id, candidate_id, owner_id, team, timezone, country, subdivision,
+                     outcome) in rows.fetchall()
+            ]
 
     def save_candidacies(self, curs: Cursor[DictRow], rows: Sequence[CandidacyRow]) -> None:
         if not rows:
