@@ -208,7 +208,7 @@ def stay_in_touch_item(
     check-ins give the same item (the last touch is the latest of them all)."""
     as_of = _utc(as_of, "as_of")
     known = facts_occurred_by(facts, as_of)
-    if known.outcome is None:
+    if known.outcome is None or _erased_by(contact, as_of):
         return None
     own_touches = _own_touches(known).get(contact_id, [])
     return _stay_in_touch_item(known, contact_id, own_touches, contact, as_of, policy)
@@ -226,7 +226,7 @@ def connect_linkedin_item(
     it (None before the outcome); of the candidacy it reads only the outcome and the time zone."""
     as_of = _utc(as_of, "as_of")
     known = facts_occurred_by(facts, as_of)
-    if known.outcome is None:
+    if known.outcome is None or _erased_by(contact, as_of):
         return None
     return _connect_linkedin_item(known, known.outcome, contact_id, contact, as_of, policy)
 
@@ -427,8 +427,9 @@ def _connect_linkedin_items(
     if outcome is None:
         return []
     return [
-        _connect_linkedin_item(facts, outcome, contact_id, contacts.get(contact_id), as_of, policy)
+        _connect_linkedin_item(facts, outcome, contact_id, contact, as_of, policy)
         for contact_id in facts.interviewer_ids
+        if not _erased_by(contact := contacts.get(contact_id), as_of)
     ]
 
 
@@ -484,9 +485,16 @@ def _stay_in_touch_items(
         return []
     own_touches = _own_touches(facts)
     return [
-        _stay_in_touch_item(facts, contact_id, own_touches.get(contact_id, []), contacts.get(contact_id), as_of, policy)
+        _stay_in_touch_item(facts, contact_id, own_touches.get(contact_id, []), contact, as_of, policy)
         for contact_id in facts.interviewer_ids
+        if not _erased_by(contact := contacts.get(contact_id), as_of)
     ]
+
+
+def _erased_by(contact: ContactFacts | None, as_of: datetime) -> bool:
+    """Whether the contact had been erased by as_of: a person who asked to be forgotten is owed
+    no more outreach (no LinkedIn invitation, no stay-in-touch note)."""
+    return contact is not None and contact.erased_at is not None and contact.erased_at <= as_of
 
 
 def _stay_in_touch_item(

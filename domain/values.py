@@ -140,6 +140,8 @@ class ContactFacts:
     contact_id: UUID
     touches: tuple[datetime, ...] = ()
     linkedin_connected_at: datetime | None = None
+    # When the contact was erased (Contact.Erased): from then on no outreach is owed to them.
+    erased_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ Its tables:
 - follow_up_items: the items, with due_from, due_by and done_at; status is derived
   at query time, so nothing needs to run when a deadline passes;
 - follow_up_candidacies: each candidacy's facts (JSON) and owner, what the rules read;
-- follow_up_contacts: each employer contact's touches (all, and the latest) and LinkedIn connection;
+- follow_up_contacts: each employer contact's touches (all, and the latest), LinkedIn connection
+  and erasure;
 - follow_up_interviewers: which contacts interviewed for which candidacy.
 """
 
@@ -72,7 +73,8 @@ class FollowUpQueueView(PagedView):
                     contact_id uuid PRIMARY KEY,
                     touches timestamptz[] NOT NULL DEFAULT '{{}}',
                     last_touch_at timestamptz,
-                    linkedin_connected_at timestamptz)""",
+                    linkedin_connected_at timestamptz,
+                    erased_at timestamptz)""",
                 """CREATE TABLE IF NOT EXISTS {schema}.follow_up_interviewers (
                     contact_id uuid NOT NULL,
                     candidacy_id uuid NOT NULL,
@@ -122,18 +124,18 @@ class FollowUpQueueView(PagedView):
         }
 
     def load_latest_touches(self, curs: Cursor[DictRow], ids: Collection[UUID]) -> dict[UUID, ContactFacts]:
-        """Each contact's latest touch and LinkedIn connection: all the queue needs of it."""
+        """Each contact's latest touch, LinkedIn connection and erasure: all the queue needs of it."""
         if not ids:
             return {}
         with curs.connection.cursor(row_factory=tuple_row) as rows:  # hundreds a page: no dict per row
             rows.execute(
-                self.sql("SELECT contact_id, last_touch_at, linkedin_connected_at FROM {schema}.follow_up_contacts "
-                         "WHERE contact_id = ANY(%b)"),
+                self.sql("SELECT contact_id, last_touch_at, linkedin_connected_at, erased_at "
+                         "FROM {schema}.follow_up_contacts WHERE contact_id = ANY(%b)"),
                 (list(ids),),
             )
             return {
-                contact_id: ContactFacts(contact_id, (last_touch_at,) if last_touch_at else (), connected_at)
-                for contact_id, last_touch_at, connected_at in rows.fetchall()
+                contact_id: ContactFacts(contact_id, (last_touch_at,) if last_touch_at else (), connected_at, erased_at)
+                for contact_id, last_touch_at, connected_at, erased_at in rows.fetchall()
             }
 
     def closed_candidacies_interviewed_by(
@@ -199,37 +201,42 @@ class FollowUpQueueView(PagedView):
         )
 
     def add_touches(self, curs: Cursor[DictRow], changes: dict[UUID, ContactChange]) -> None:
-        """Append the page's touches (only the new ones travel) and keep the latest and the first connection."""
+        """Append the page's touches (only the new ones travel) and keep the latest, the first connection
+        and the first erasure."""
         if not changes:
             return
-        # One row per touch or connection, grouped back per contact by the statement.
+        # One row per touch, and one for a connection or an erasure, grouped back per contact by the statement.
         contact_ids: list[UUID] = []
         touches: list[datetime | None] = []
         connections: list[datetime | None] = []
+        erasures: list[datetime | None] = []
         for contact_id, change in changes.items():
             for touch in change.touches:
                 contact_ids.append(contact_id)
                 touches.append(touch)
                 connections.append(None)
-            if change.linkedin_connected_at is not None or not change.touches:
+                erasures.append(None)
+            if change.linkedin_connected_at is not None or change.erased_at is not None or not change.touches:
                 contact_ids.append(contact_id)
                 touches.append(None)
                 connections.append(change.linkedin_connected_at)
+                erasures.append(change.erased_at)
         curs.execute(
             self.sql(
                 "INSERT INTO {schema}.follow_up_contacts AS c (contact_id, touches, last_touch_at, "
-                "linkedin_connected_at) "
+                "linkedin_connected_at, erased_at) "
                 "SELECT contact_id, coalesce(array_agg(touch ORDER BY n) FILTER (WHERE touch IS NOT NULL), '{{}}'), "
-                "max(touch), min(connected_at) "
-                "FROM unnest(%b::uuid[], %b::timestamptz[], %b::timestamptz[]) WITH ORDINALITY "
-                "AS t(contact_id, touch, connected_at, n) "
+                "max(touch), min(connected_at), min(erased_at) "
+                "FROM unnest(%b::uuid[], %b::timestamptz[], %b::timestamptz[], %b::timestamptz[]) WITH ORDINALITY "
+                "AS t(contact_id, touch, connected_at, erased_at, n) "
                 "GROUP BY contact_id ORDER BY contact_id "
                 "ON CONFLICT (contact_id) DO UPDATE SET "
                 "touches = c.touches || EXCLUDED.touches, "
                 "last_touch_at = greatest(c.last_touch_at, EXCLUDED.last_touch_at), "
-                "linkedin_connected_at = least(c.linkedin_connected_at, EXCLUDED.linkedin_connected_at)"
+                "linkedin_connected_at = least(c.linkedin_connected_at, EXCLUDED.linkedin_connected_at), "
+                "erased_at = least(c.erased_at, EXCLUDED.erased_at)"
             ),
-            (contact_ids, touches, connections),
+            (contact_ids, touches, connections, erasures),
         )
 
     def save_interviewers(self, curs: Cursor[DictRow], pairs: Collection[tuple[UUID, UUID]]) -> None:
@@ -284,10 +291,11 @@ ITEM_COLUMN_TYPES = ("uuid", "text", "uuid", "timestamptz", "uuid", "uuid", "tex
 
 @dataclass
 class ContactChange:
-    """What one page adds to a contact: new touches, maybe a LinkedIn connection."""
+    """What one page adds to a contact: new touches, maybe a LinkedIn connection or its erasure."""
 
     touches: list[datetime]
     linkedin_connected_at: datetime | None = None
+    erased_at: datetime | None = None
 
 
 @dataclass
@@ -306,6 +314,9 @@ class PageChanges:
         for event in events:
             if isinstance(event, Candidacy.Interview):
                 page.interviewers.update((c, event.originator_id) for c in event.interviewer_ids)
+            if isinstance(event, Contact.Erased):
+                change = page.contacts.setdefault(event.originator_id, ContactChange([]))
+                change.erased_at = min(filter(None, (change.erased_at, event.occurred_at)))
             for contact_id in _contacts_touched(event):
                 change = page.contacts.setdefault(contact_id, ContactChange([]))
                 if isinstance(event, Contact.LinkedInConnected):
@@ -345,11 +356,13 @@ RELATIONSHIP_RULES = {STAY_IN_TOUCH: stay_in_touch_item, CONNECT_LINKEDIN: conne
 
 class FollowUpQueueProjection(PagedProjection[FollowUpQueueView]):
     name = "follow_up_queue"
+    version = 2  # 2: follow_up_contacts.erased_at
     topics = tuple(
         get_topic(event_class)
         for event_class in (
             Candidacy.Opened, Candidacy.Interview, Candidacy.DeadlineStated, Candidacy.NoteSent,
             Candidacy.CheckInSent, Candidacy.OutcomeRecorded, Contact.NoteSent, Contact.LinkedInConnected,
+            Contact.Erased,
         )
     )
 
@@ -380,8 +393,9 @@ class FollowUpQueueProjection(PagedProjection[FollowUpQueueView]):
                 contacts[contact_id] = _with_change(contact_id, before.get(contact_id), change)
 
             # A contact's newer latest touch moves its stay_in_touch item in every closed candidacy
-            # it interviewed for, and a first connection its connect_linkedin item; nothing else of
-            # those candidacies changes, so only those items are computed again.
+            # it interviewed for, a first connection its connect_linkedin item, and an erasure both
+            # (it ends them); nothing else of those candidacies changes, so only those items are
+            # computed again.
             moved = {
                 contact_id: kinds for contact_id, change in page.contacts.items()
                 if (kinds := _moved_kinds(before.get(contact_id), change))
@@ -458,17 +472,21 @@ def _contacts_touched(event: DomainEventProtocol[UUID]) -> tuple[UUID, ...]:
 
 
 def _with_change(contact_id: UUID, before: ContactFacts | None, change: ContactChange) -> ContactFacts:
-    """The contact's latest touch and first connection once the page's change is stored (see add_touches)."""
+    """The contact's latest touch, first connection and erasure once the page's change is stored (see add_touches)."""
     latest = max((*(before.touches if before else ()), *change.touches), default=None)
     connected = min(
         filter(None, (before.linkedin_connected_at if before else None, change.linkedin_connected_at)),
         default=None,
     )
-    return ContactFacts(contact_id, (latest,) if latest is not None else (), connected)
+    erased = min(filter(None, (before.erased_at if before else None, change.erased_at)), default=None)
+    return ContactFacts(contact_id, (latest,) if latest is not None else (), connected, erased)
 
 
 def _moved_kinds(before: ContactFacts | None, change: ContactChange) -> tuple[str, ...]:
     """The kinds of relationship items the page's change to a contact moves."""
+    if change.erased_at is not None and (before is None or before.erased_at is None
+                                         or change.erased_at < before.erased_at):
+        return (CONNECT_LINKEDIN, STAY_IN_TOUCH)
     kinds = []
     if change.linkedin_connected_at is not None and (
         before is None or before.linkedin_connected_at is None

@@ -136,14 +136,15 @@ def candidacy_facts(
 def contact_facts(conn: Connection[DictRow], schema: str, contact_ids: Iterable[UUID]) -> dict[UUID, ContactFacts]:
     rows = conn.execute(
         _sql(
-            "SELECT contact_id, touches, linkedin_connected_at FROM {schema}.follow_up_contacts "
+            "SELECT contact_id, touches, linkedin_connected_at, erased_at FROM {schema}.follow_up_contacts "
             "WHERE contact_id = ANY(%b)",
             schema,
         ),
         (list(contact_ids),),
     ).fetchall()
     return {
-        row["contact_id"]: ContactFacts(row["contact_id"], tuple(row["touches"]), row["linkedin_connected_at"])
+        row["contact_id"]: ContactFacts(row["contact_id"], tuple(row["touches"]), row["linkedin_connected_at"],
+                                        row["erased_at"])
         for row in rows
     }
 

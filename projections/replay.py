@@ -157,13 +157,14 @@ class ReplayedContact:
     title: str | None = None
     last_touch_at: datetime | None = None
     linkedin_connected_at: datetime | None = None
+    erased_at: datetime | None = None
     touches: int = 0
     first_touch_at: datetime | None = None
     scope_last_touch_at: datetime | None = None
 
     def facts(self, contact_id: UUID) -> ContactFacts:
         touches = (self.last_touch_at,) if self.last_touch_at is not None else ()
-        return ContactFacts(contact_id, touches, self.linkedin_connected_at)
+        return ContactFacts(contact_id, touches, self.linkedin_connected_at, self.erased_at)
 
 
 @dataclass
@@ -273,7 +274,9 @@ class Replay:
 
     def _contact_erased(self, e: Mapping[str, Any]) -> None:
         contact = self.contacts.setdefault(e["originator_id"], ReplayedContact())
+        # The name is gone whatever as_of (the key is destroyed); the outreach ends when the erasure happened.
         contact.name, contact.title = ERASED_NAME, None
+        contact.erased_at = e["occurred_at"]
 
     def _touch(self, contact_id: UUID, at: datetime, *, in_scope: bool) -> None:
         # Touches after as_of had not happened yet at as_of: only what had counts.
@@ -301,7 +304,7 @@ _FOLD: dict[type, tuple[Callable[[Replay, Mapping[str, Any]], None], tuple[str, 
     Contact.Added: (Replay._contact_added, ("name", "company", "title")),
     Contact.NoteSent: (Replay._contact_note_sent, ("actor_id", "occurred_at")),
     Contact.LinkedInConnected: (Replay._linkedin_connected, ("connected_at",)),
-    Contact.Erased: (Replay._contact_erased, ()),
+    Contact.Erased: (Replay._contact_erased, ("occurred_at",)),
     Candidate.Registered: (Replay._candidate_registered, ("team", "owner_id", "name")),
     Candidate.Erased: (Replay._candidate_erased, ()),
     Recruiter.Added: (Replay._recruiter_added, ("name", "team")),

@@ -1,6 +1,6 @@
 """The follow-up queue, applied a page at a time, holds what the rules compute from each
 candidacy's whole history, whatever the page size: a page's events are grouped per candidacy
-and per contact, and a contact's newer touch or connection moves only its own items."""
+and per contact, and a contact's newer touch, connection or erasure moves only its own items."""
 
 from __future__ import annotations
 
@@ -67,9 +67,10 @@ def _run(app: FollowupApplication, command, candidacies, contacts) -> None:
 
 
 def _contacts_from_log(app: FollowupApplication) -> dict[uuid.UUID, ContactFacts]:
-    """Every touch and the first LinkedIn connection of each contact, read from the whole log."""
+    """Every touch, the first LinkedIn connection and the erasure of each contact, read from the whole log."""
     touches: dict[uuid.UUID, list[datetime]] = {}
     connected: dict[uuid.UUID, datetime] = {}
+    erased: dict[uuid.UUID, datetime] = {}
     for notification in app.recorder.select_notifications(start=1, limit=100_000):
         event = app.mapper.to_domain_event(notification)
         if isinstance(event, Candidacy.Interview):
@@ -84,9 +85,12 @@ def _contacts_from_log(app: FollowupApplication) -> dict[uuid.UUID, ContactFacts
         elif isinstance(event, Contact.LinkedInConnected):
             connected[event.originator_id] = min(connected.get(event.originator_id, event.connected_at),
                                                  event.connected_at)
+        elif isinstance(event, Contact.Erased):
+            erased[event.originator_id] = event.occurred_at
     return {
-        contact_id: ContactFacts(contact_id, tuple(touches.get(contact_id, ())), connected.get(contact_id))
-        for contact_id in touches.keys() | connected.keys()
+        contact_id: ContactFacts(contact_id, tuple(touches.get(contact_id, ())), connected.get(contact_id),
+                                 erased.get(contact_id))
+        for contact_id in touches.keys() | connected.keys() | erased.keys()
     }
 
 
@@ -167,3 +171,24 @@ def test_a_contacts_newer_touch_and_connection_move_only_its_items_in_closed_can
     stay_with_kim = [row for row in expected if row[1] == "stay_in_touch" and row[2] == kim]
     assert {row[3] for row in stay_with_kim} == {NOW - timedelta(days=2)}
     assert [row[6] for row in expected if row[1] == "connect_linkedin" and row[2] == lee] == [NOW - timedelta(days=1)]
+
+
+def test_an_erasure_ends_the_contacts_outreach_items_in_every_closed_candidacy(history, database_url):
+    app, candidacies, (lee, kim, ash) = history
+    first, second, third = candidacies[:3]
+    app.record_interview(first, NOW - timedelta(days=30), [lee, kim], by=ACTOR)
+    app.record_interview(second, NOW - timedelta(days=29), [kim, ash], by=ACTOR)
+    app.record_interview(third, NOW - timedelta(days=28), [kim], by=ACTOR)
+    app.record_outcome(first, Outcome.REJECTED, NOW - timedelta(days=20), by=ACTOR)
+    app.record_outcome(second, Outcome.HIRED, NOW - timedelta(days=19), by=ACTOR)
+    app.connect_linkedin(kim, NOW - timedelta(days=3), by=ACTOR)
+    # Erased after both closed, while the third is still open (it closes after the erasure).
+    app.erase_contact(kim, "GDPR request #7", by=ACTOR)
+    app.record_outcome(third, Outcome.WITHDRAWN, NOW, by=ACTOR)
+    expected = _expected_rows(app, candidacies)
+    for page_size in PAGE_SIZES:
+        assert _project(app, database_url, page_size) == expected, f"page size {page_size}"
+    outreach = {(row[1], row[2]) for row in expected if row[1] in ("connect_linkedin", "stay_in_touch")}
+    assert outreach == {(kind, contact) for kind in ("connect_linkedin", "stay_in_touch") for contact in (lee, ash)}
+    # What the interviews owed is history: kim's thank-yous are still there.
+    assert {row[0] for row in expected if row[1] == "thank_you" and row[2] == kim} == {first, second, third}

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from domain.policy import FollowUpPolicy
-from domain.rules import check_in_window, follow_up_items, status_at
+from domain.rules import check_in_window, connect_linkedin_item, follow_up_items, status_at, stay_in_touch_item
 from domain.values import (
     FLAG_EARLY,
     FLAG_HANDWRITTEN_ONLY,
@@ -539,6 +539,30 @@ def test_stay_in_touch_becomes_overdue_after_the_grace_period():
 
     assert due.status is FollowUpStatus.DUE
     assert overdue.status is FollowUpStatus.OVERDUE
+
+
+def test_an_erased_contact_is_owed_no_more_outreach_from_the_erasure_on():
+    facts = candidacy(
+        interviews=(THANKSGIVING_EVE_INTERVIEW,),
+        outcome=RecordedOutcome(outcome=Outcome.REJECTED, occurred_at=new_york(2026, 12, 1, 16)),
+    )
+    erased_at = new_york(2027, 1, 4, 9)
+    contacts = {ALICE: ContactFacts(contact_id=ALICE, erased_at=erased_at)}
+
+    def outreach(as_of: datetime) -> set[tuple[FollowUpKind, UUID | None]]:
+        return {(item.kind, item.contact_id) for item in follow_up_items(facts, as_of, contacts=contacts)
+                if item.kind in (FollowUpKind.CONNECT_LINKEDIN, FollowUpKind.STAY_IN_TOUCH)}
+
+    everyone = {(kind, contact) for kind in (FollowUpKind.CONNECT_LINKEDIN, FollowUpKind.STAY_IN_TOUCH)
+                for contact in (ALICE, BOB)}
+    assert outreach(erased_at - timedelta(minutes=1)) == everyone
+    assert outreach(erased_at) == {item for item in everyone if item[1] == BOB}
+    # The thank-you owed for the interview is history, and stays.
+    assert the_one(FollowUpKind.THANK_YOU, follow_up_items(facts, erased_at, contacts=contacts), ALICE)
+    # One interviewer at a time, as the queue computes them again when a contact changes.
+    for rule in (stay_in_touch_item, connect_linkedin_item):
+        assert rule(facts, ALICE, erased_at, contact=contacts[ALICE]) is None
+        assert rule(facts, ALICE, erased_at - timedelta(minutes=1), contact=contacts[ALICE]) is not None
 
 
 # Time, statuses, policy, calendars
