@@ -11,7 +11,7 @@ from psycopg import sql
 
 from domain.application import Actor, FollowupApplication
 from domain.candidacy import Candidacy
-from domain.errors import CandidacyClosed, InvalidCommand, NotFound, UnknownReference, VersionConflict
+from domain.errors import CandidacyClosed, InvalidCommand, NotFound, VersionConflict
 from domain.values import CareerStage, Channel, InterviewFormat, NoteKind, Outcome, Role
 from infra.eventstore import open_application
 from infra.settings import Settings

@@ -11,7 +11,7 @@ from psycopg import sql
 
 from domain.application import Actor, FollowupApplication
 from domain.rules import follow_up_items
-from domain.values import Channel, ContactFacts, InterviewFormat, NoteKind, Outcome, Role
+from domain.values import Channel, InterviewFormat, NoteKind, Outcome, Role
 from infra.eventstore import open_application
 from infra.settings import Settings
 from projections.follow_up_queue import AFTER_EVERYTHING

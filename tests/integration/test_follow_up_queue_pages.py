@@ -11,59 +11,26 @@ import psycopg
 import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
-from hypothesis import strategies as st
 from psycopg import sql
 
 from domain.application import Actor, FollowupApplication
 from domain.candidacy import Candidacy
 from domain.contact import Contact
-from domain.errors import DomainError
 from domain.rules import follow_up_items
-from domain.values import Channel, ContactFacts, InterviewFormat, NoteKind, Outcome, Role
+from domain.values import Channel, ContactFacts, NoteKind, Outcome, Role
 from infra.eventstore import open_application
 from infra.settings import Settings
 from projections.follow_up_queue import AFTER_EVERYTHING
 from projections.paging import ProjectionWorker
 from projections.registry import open_projection
+from tests.commands import commands, run_command
 
 NOW = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
 ACTOR = Actor(uuid.UUID(int=8), "pages")
 PAGE_SIZES = (1, 4, 1000)
 
-COMMANDS = st.lists(
-    st.tuples(
-        st.sampled_from(["interview", "deadline", "thank_you", "check_in", "outcome", "contact_note", "linkedin"]),
-        st.integers(0, 3),  # which candidacy
-        st.integers(0, 2),  # which contact
-        st.integers(0, 60 * 24),  # hours before NOW
-    ),
-    min_size=5,
-    max_size=40,
-)
-
-
-def _run(app: FollowupApplication, command, candidacies, contacts) -> None:
-    kind, which, contact_index, hours_ago = command
-    candidacy, contact = candidacies[which], contacts[contact_index]
-    at = NOW - timedelta(hours=hours_ago)
-    try:
-        if kind == "interview":
-            app.record_interview(candidacy, at, [contact, contacts[(contact_index + 1) % 3]],
-                                 InterviewFormat.VIDEO, by=ACTOR)
-        elif kind == "deadline":
-            app.state_deadline(candidacy, (at + timedelta(days=hours_ago % 9)).date(), at, by=ACTOR)
-        elif kind == "thank_you":
-            app.send_note(candidacy, contact, NoteKind.THANK_YOU, Channel.EMAIL, at, by=ACTOR)
-        elif kind == "check_in":
-            app.send_check_in(candidacy, Channel.EMAIL, contact, at, by=ACTOR)
-        elif kind == "outcome":
-            app.record_outcome(candidacy, Outcome.HIRED, at, by=ACTOR)
-        elif kind == "contact_note":
-            app.send_contact_note(contact, NoteKind.CONGRATULATIONS, Channel.EMAIL, at, by=ACTOR)
-        else:
-            app.connect_linkedin(contact, at, by=ACTOR)
-    except DomainError:
-        pass  # refused commands store nothing; the history goes on
+# Four candidacies, two interviewers a round, two months: each page size splits the history differently.
+COMMANDS = commands(candidacies=4, days=60, min_size=5, max_size=40)
 
 
 def _contacts_from_log(app: FollowupApplication) -> dict[uuid.UUID, ContactFacts]:
@@ -147,7 +114,7 @@ def test_any_page_size_gives_the_items_of_the_rules(commands, history, database_
     app, candidacies, contacts = history
     # The fixture's history is shared by the examples: each one adds to it.
     for command in commands:
-        _run(app, command, candidacies, contacts)
+        run_command(app, command, candidacies, contacts, now=NOW, by=ACTOR, interviewers=2)
     expected = _expected_rows(app, candidacies)
     for page_size in PAGE_SIZES:
         assert _project(app, database_url, page_size) == expected, f"page size {page_size}"
