@@ -30,21 +30,29 @@ def open_projection(
 ) -> PagedProjection[Any]:
     """The projection with its view (tables created) on the application's database,
     in the application's schema or the one given (where a rebuild builds its copy)."""
-    from projections.versions import built_by_this_version  # here: projections.versions imports this module
+    from projections.versions import read_model_state, record_version  # here: they import this module
 
     projection_class, view_class = PROJECTIONS[name]
     # Single-row tracking: the row a page locks to apply events exactly once (see PagedView).
     # A worker uses one connection at a time: a small pool keeps PostgreSQL's connection slots free.
     env = {**dict(app.env), "SINGLE_ROW_TRACKING": "y", "POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "2"}
+    has_tables = True
     if schema is not None:
         env["POSTGRES_SCHEMA"] = schema
-    elif built_by_this_version(app, name):
-        # Its tables are there, as this version builds them: no DDL. Even CREATE INDEX IF NOT EXISTS
-        # locks its table, and an API process starting while a projection process applied a page
-        # deadlocked with it, each holding one of the read model's tables and waiting for the other.
-        env["CREATE_TABLE"] = "n"
+    else:
+        has_tables, built_by_this_version = read_model_state(app, name)
+        if built_by_this_version:
+            # Its tables are there, as this version builds them: no DDL. Even CREATE INDEX IF NOT EXISTS
+            # locks its table, and an API process starting while a projection process applied a page
+            # deadlocked with it, each holding one of the read model's tables and waiting for the other.
+            env["CREATE_TABLE"] = "n"
     factory = InfrastructureFactory.construct(Environment(name, env))
-    return projection_class(factory.tracking_recorder(view_class), policy)
+    projection = projection_class(factory.tracking_recorder(view_class), policy)
+    if not has_tables:
+        # Built just now, by this version: say so, or the next process to start would take them
+        # for tables of version 1 and rebuild them (see projections.versions).
+        record_version(app, name)
+    return projection
 
 
 def open_workers(

@@ -54,12 +54,12 @@ def bring_up_to_date(
     return rebuilt
 
 
-def built_by_this_version(app: FollowupApplication, name: str) -> bool:
-    """Whether the read model's tables exist, built by this version of its projection."""
+def read_model_state(app: FollowupApplication, name: str) -> tuple[bool, bool]:
+    """Whether the read model's tables exist, and whether they are built by this version of its projection."""
     datastore: PostgresDatastore = app.recorder.datastore  # type: ignore[attr-defined]
     with datastore.transaction(commit=True) as curs:
         has_tables, recorded = _state(curs, datastore.schema, name)
-    return has_tables and recorded == PROJECTIONS[name][0].version
+    return has_tables, has_tables and recorded == PROJECTIONS[name][0].version
 
 
 def record_version(app: FollowupApplication, name: str) -> None:

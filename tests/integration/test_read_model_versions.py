@@ -79,9 +79,20 @@ def test_a_read_model_built_by_another_version_is_rebuilt_and_its_version_record
     assert bring_up_to_date(app) == []  # once is enough
 
 
+def test_tables_opened_by_a_process_that_does_not_apply_events_are_recorded_at_their_version(app, settings):
+    # As an API process run with --no-projections opens them, before any projection process starts.
+    build(app)
+    catch_up(app)
+    assert dict(execute(settings, f"SELECT name, version FROM {VERSIONS_TABLE}")) == {
+        name: projection.version for name, (projection, _) in PROJECTIONS.items()
+    }
+    assert bring_up_to_date(app) == []
+
+
 def test_tables_built_before_versions_were_recorded_count_as_version_one(app, settings):
     build(app)
-    catch_up(app)  # no version recorded
+    catch_up(app)
+    execute(settings, f"DELETE FROM {VERSIONS_TABLE}")  # as before versions were recorded
     assert bring_up_to_date(app) == [
         name for name, (projection, _) in PROJECTIONS.items() if projection.version != 1
     ]

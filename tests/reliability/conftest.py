@@ -90,9 +90,12 @@ def own_database(database_url: str) -> Iterator[tuple[str, str]]:
 def start_server(tmp_path: Path) -> Iterator[object]:
     """Starts servers on a (database URI, schema), with extra environment; stops them at the end."""
     started: list[ServerProcess] = []
+    created: list[tuple[str, str]] = []
 
     def start(database_url: str, schema: str | None = None, **extra_env: str) -> ServerProcess:
-        schema = schema or f"rel_{uuid.uuid4().hex[:10]}"
+        if schema is None:
+            schema = f"rel_{uuid.uuid4().hex[:10]}"
+            created.append((database_url, schema))
         with psycopg.connect(database_url, autocommit=True) as conn:
             conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
         log_dir = tmp_path / f"server-{len(started)}"
@@ -105,6 +108,12 @@ def start_server(tmp_path: Path) -> Iterator[object]:
     yield start
     for server_process in started:
         server_process.stop()
+    for database_url, schema in created:
+        try:
+            with psycopg.connect(database_url, autocommit=True) as conn:
+                conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+        except psycopg.OperationalError:
+            pass  # the test's own database, already dropped with everything in it
 
 
 def terminate_backends(admin_url: str, database: str) -> int:
