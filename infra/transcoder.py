@@ -63,7 +63,7 @@ class FollowupTranscoder(JSONTranscoder):
         # (a datetime, a UUID, a date, an enum's value).
         if type(value) is dict and len(value) == 2:
             data = value.get(DATA)
-            if type(data) is str and (decoder := self._decoders.get(value.get(TYPE, ))) is not None:
+            if type(data) is str and (decoder := self._decoders.get(value.get(TYPE))) is not None:
                 return decoder(data)
         return self.revive(value)
 
