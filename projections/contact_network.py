@@ -4,7 +4,8 @@ Its tables:
 - contact_network_contacts: one row per contact, with touch counts, first and last
   touch, when the next stay-in-touch message is due, and the LinkedIn connection;
   the only place names are kept, so erasing a person scrubs one table: on Contact.Erased
-  the name becomes "erased person" and the title is cleared, the touches stay;
+  the name becomes "erased person" and the title is cleared, the touches stay, and
+  no stay-in-touch message is due any more (erased_at set, next_touch_due NULL);
 - contact_network_companies: one row per company, with its contacts and touches;
 - contact_network_recruiter_edges: recruiter-contact pairs (the candidacy's owner,
   or the recruiter who sent a note on the contact's own stream);
@@ -101,7 +102,8 @@ class ContactNetworkView(PagedView):
                     first_touch_at timestamptz,
                     last_touch_at timestamptz,
                     next_touch_due timestamptz,
-                    linkedin_connected_at timestamptz)""",
+                    linkedin_connected_at timestamptz,
+                    erased_at timestamptz)""",
                 """CREATE INDEX IF NOT EXISTS contact_network_contacts_by_company
                     ON {schema}.contact_network_contacts (company, last_touch_at)""",
                 """CREATE INDEX IF NOT EXISTS contact_network_contacts_by_next_touch
@@ -147,7 +149,8 @@ class ContactNetworkView(PagedView):
                 """CREATE OR REPLACE VIEW {schema}.network_contacts AS
                     SELECT contact_id AS id, name, company, title, touches, first_touch_at, last_touch_at,
                            next_touch_due, linkedin_connected_at,
-                           {schema}.network_strength(touches, last_touch_at, now()) AS strength
+                           {schema}.network_strength(touches, last_touch_at, now()) AS strength,
+                           erased_at
                     FROM {schema}.contact_network_contacts""",
                 """CREATE OR REPLACE VIEW {schema}.network_companies AS
                     SELECT company, contacts, touches, last_touch_at,
@@ -206,7 +209,9 @@ class ContactNetworkView(PagedView):
                 "touches = c.touches + EXCLUDED.touches, "
                 "first_touch_at = LEAST(c.first_touch_at, EXCLUDED.first_touch_at), "
                 "last_touch_at = GREATEST(c.last_touch_at, EXCLUDED.last_touch_at), "
-                "next_touch_due = GREATEST(c.last_touch_at, EXCLUDED.last_touch_at) + make_interval(days => %(days)s), "
+                # An erased contact is owed no stay-in-touch message (see scrub_contacts), whatever touches follow.
+                "next_touch_due = CASE WHEN c.erased_at IS NULL THEN "
+                "GREATEST(c.last_touch_at, EXCLUDED.last_touch_at) + make_interval(days => %(days)s) END, "
                 "linkedin_connected_at = LEAST(c.linkedin_connected_at, EXCLUDED.linkedin_connected_at) "
                 "RETURNING c.contact_id, c.company) "
                 "INSERT INTO {schema}.contact_network_companies AS co (company, contacts, touches, last_touch_at) "
@@ -267,11 +272,14 @@ class ContactNetworkView(PagedView):
             binary=True,
         )
 
-    def scrub_contacts(self, curs: Cursor[DictRow], contact_ids: Sequence[UUID]) -> None:
+    def scrub_contacts(self, curs: Cursor[DictRow], erased: dict[UUID, datetime]) -> None:
+        """Forget the contacts' names and titles, and stop their stay-in-touch reminders."""
         curs.execute(
-            self.sql("UPDATE {schema}.contact_network_contacts SET name = %s, title = NULL "
-                     "WHERE contact_id = ANY(%b)"),
-            (ERASED_NAME, list(contact_ids)),
+            self.sql("UPDATE {schema}.contact_network_contacts AS c SET name = %s, title = NULL, "
+                     "erased_at = LEAST(c.erased_at, e.erased_at), next_touch_due = NULL "
+                     "FROM unnest(%b::uuid[], %b::timestamptz[]) AS e(contact_id, erased_at) "
+                     "WHERE c.contact_id = e.contact_id"),
+            (ERASED_NAME, list(erased), list(erased.values())),
         )
 
     def record_tracking(self, curs: Cursor[DictRow], tracking: Tracking) -> None:
@@ -280,6 +288,7 @@ class ContactNetworkView(PagedView):
 
 class ContactNetworkProjection(PagedProjection[ContactNetworkView]):
     name = "contact_network"
+    version = 2  # 2: contact_network_contacts.erased_at
     topics = tuple(
         get_topic(event_class)
         for event_class in (
@@ -292,7 +301,7 @@ class ContactNetworkProjection(PagedProjection[ContactNetworkView]):
         opened: list[Candidacy.Opened] = []
         contacts: dict[UUID, ContactChange] = {}
         touches: dict[TouchKey, TouchGroup] = {}
-        erased: list[UUID] = []
+        erased: dict[UUID, datetime] = {}
 
         def touch(contact_id: UUID, candidacy_id: UUID | None, event: Any, is_interview: bool = False) -> None:
             contacts.setdefault(contact_id, ContactChange()).touch(event.occurred_at)
@@ -322,7 +331,7 @@ class ContactNetworkProjection(PagedProjection[ContactNetworkView]):
                 earlier = [at for at in (change.linkedin_connected_at, event.connected_at) if at is not None]
                 change.linkedin_connected_at = min(earlier)
             elif isinstance(event, Contact.Erased):
-                erased.append(event.originator_id)
+                erased.setdefault(event.originator_id, event.occurred_at)
 
         view = self.view
         with view.datastore.transaction(commit=True) as curs:

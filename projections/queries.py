@@ -254,10 +254,12 @@ def candidate_key(row: dict[str, Any]) -> CandidateKey:
 
 
 # The contact network (contact_network read model). Contacts come in the order they are
-# due a touch: never touched first, then by next_touch_due, then id. Unlike strength, which
-# decays with the clock, that order does not move between two pages.
-# (next_touch_due or None for never touched, contact id)
-NetworkContactKey = tuple[datetime | None, UUID]
+# due a touch: never touched first, then by next_touch_due, then id; erased contacts, owed
+# no touch, come last. Unlike strength, which decays with the clock, that order does not
+# move between two pages.
+# (0 never touched, 1 due a touch, 2 erased; next_touch_due or None; contact id)
+NetworkContactKey = tuple[int, datetime | None, UUID]
+NEVER_TOUCHED, DUE_A_TOUCH, ERASED = 0, 1, 2
 
 
 def network_contacts_page(
@@ -270,29 +272,32 @@ def network_contacts_page(
     limit: int,
 ) -> list[dict[str, Any]]:
     """One page of contacts, with their touches and today's strength; `stale_after_days=N` keeps
-    the contacts never touched or last touched more than N days ago."""
-    a_due, a_id = after if after is not None else (None, None)
+    the contacts never touched or last touched more than N days ago (and not erased: those are
+    owed no touch)."""
+    a_group, a_due, a_id = after if after is not None else (None, None, None)
     statement = _sql(
-        """SELECT id, name, company, touches, last_touch_at, next_touch_due, strength
-        FROM {schema}.network_contacts
+        """SELECT id, name, company, touches, last_touch_at, next_touch_due, strength, due_group
+        FROM (SELECT *, CASE WHEN erased_at IS NOT NULL THEN 2 WHEN next_touch_due IS NULL THEN 0 ELSE 1 END
+                        AS due_group
+              FROM {schema}.network_contacts) AS c
         WHERE (%(company)s::text IS NULL OR company = %(company)s)
-          AND (%(stale_after_days)s::integer IS NULL OR last_touch_at IS NULL
-               OR last_touch_at < now() - make_interval(days => %(stale_after_days)s::integer))
-          AND (NOT %(has_after)s OR (coalesce(next_touch_due, '-infinity'), id)
-               > (coalesce(%(a_due)s::timestamptz, '-infinity'), %(a_id)s::uuid))
-        ORDER BY coalesce(next_touch_due, '-infinity'), id
+          AND (%(stale_after_days)s::integer IS NULL OR (erased_at IS NULL AND (last_touch_at IS NULL
+               OR last_touch_at < now() - make_interval(days => %(stale_after_days)s::integer))))
+          AND (NOT %(has_after)s OR (due_group, coalesce(next_touch_due, '-infinity'), id)
+               > (%(a_group)s::integer, coalesce(%(a_due)s::timestamptz, '-infinity'), %(a_id)s::uuid))
+        ORDER BY due_group, coalesce(next_touch_due, '-infinity'), id
         LIMIT %(limit)s""",
         schema,
     )
     params = {
         "company": company, "stale_after_days": stale_after_days, "has_after": after is not None,
-        "a_due": a_due, "a_id": a_id, "limit": limit,
+        "a_group": a_group, "a_due": a_due, "a_id": a_id, "limit": limit,
     }
     return list(conn.execute(statement, params).fetchall())
 
 
 def network_contact_key(row: dict[str, Any]) -> NetworkContactKey:
-    return (row["next_touch_due"], row["id"])
+    return (row["due_group"], row["next_touch_due"], row["id"])
 
 
 def network_companies_page(

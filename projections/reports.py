@@ -395,7 +395,10 @@ def network_report(state: Replay, policy: FollowUpPolicy = DEFAULT_POLICY) -> Re
         contacts.append({
             "contact_id": contact_id, "name": contact.name, "company": contact.company, "title": contact.title,
             "touches": contact.touches, "first_touch_at": contact.first_touch_at, "last_touch_at": last,
-            "next_touch_due": last + timedelta(days=policy.stay_in_touch_days) if last is not None else None,
+            # An erased contact is owed no stay-in-touch message.
+            "next_touch_due": (last + timedelta(days=policy.stay_in_touch_days)
+                               if last is not None and (contact.erased_at is None or contact.erased_at > as_of)
+                               else None),
             "linkedin_connected_at": (contact.linkedin_connected_at
                                       if contact.linkedin_connected_at is not None
                                       and contact.linkedin_connected_at <= as_of else None),

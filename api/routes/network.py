@@ -17,7 +17,15 @@ from api.schemas import (
     problem_responses,
 )
 from projections.contact_network import ContactNetworkProjection
-from projections.queries import NetworkContactKey, network_companies_page, network_contact_key, network_contacts_page
+from projections.queries import (
+    DUE_A_TOUCH,
+    ERASED,
+    NEVER_TOUCHED,
+    NetworkContactKey,
+    network_companies_page,
+    network_contact_key,
+    network_contacts_page,
+)
 
 router = APIRouter(prefix="/v1/network", tags=["network"])
 
@@ -34,8 +42,9 @@ def list_network_contacts(
         ge=0, le=36500, description="Only contacts never touched, or last touched more than this many days ago.",
     )] = None,
 ) -> NetworkContactPage:
-    """Contacts in the order they are due a touch: never touched first, then by next_touch_due.
-    Contacts are employer-side people, shared by every team, so every role reads them."""
+    """Contacts in the order they are due a touch: never touched first, then by next_touch_due;
+    erased contacts (owed no touch) last. Contacts are employer-side people, shared by every
+    team, so every role reads them."""
     after = _decode_contact_key(page.after)
     with reads.caught_up([ContactNetworkProjection.name]) as conn:
         rows = network_contacts_page(conn, reads.schema, company=company, stale_after_days=stale_after_days,
@@ -60,9 +69,13 @@ def _decode_contact_key(after: list[object] | None) -> NetworkContactKey | None:
     if after is None:
         return None
     try:
-        next_touch_due, contact_id = after
+        if len(after) == 2:  # a cursor from before erased contacts were listed last
+            after = [NEVER_TOUCHED if after[0] is None else DUE_A_TOUCH, *after]
+        due_group, next_touch_due, contact_id = after
+        if due_group not in (NEVER_TOUCHED, DUE_A_TOUCH, ERASED) or isinstance(due_group, bool):
+            raise ValueError(due_group)
         due = None if next_touch_due is None else datetime.fromisoformat(str(next_touch_due))
-        return (due, UUID(str(contact_id)))
+        return (due_group, due, UUID(str(contact_id)))
     except (TypeError, ValueError):
         raise invalid_cursor() from None
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import math
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -128,6 +130,39 @@ def test_network_contacts_show_touches_and_strength_in_the_order_they_are_due(ad
     assert ours["strength"] == pytest.approx(_strength(3, now - timedelta(days=5), now), abs=1e-3)
 
     assert_problem(api.get("/v1/network/contacts", params={"stale_after_days": -1}), 422, "stale_after_days")
+
+
+def test_an_erased_contact_is_listed_last_and_owed_no_touch(add_user, admin):
+    eve = add_user("Eve Erase", team="network")
+    api = eve.client
+    company = f"Erasure General {uuid.uuid4().hex[:8]}"
+    now = datetime.now(UTC).replace(microsecond=0)
+    never = _created(api.post("/v1/contacts", json={"name": "Never Touched", "company": company}))
+    erased = _created(api.post("/v1/contacts", json={"name": "Gone Soon", "company": company}))
+    kept = _created(api.post("/v1/contacts", json={"name": "Kept", "company": company}))
+    for contact, days_ago in ((erased, 200), (kept, 100)):
+        _created(api.post(f"/v1/contacts/{contact}/notes", json={
+            "kind": "helpful_info", "channel": "email", "sent_at": (now - timedelta(days=days_ago)).isoformat()}))
+    before = _ok(api.get("/v1/network/contacts", params={"company": company}))["items"]
+    assert [row["id"] for row in before] == [never, erased, kept]
+    assert _ok(admin.request("DELETE", f"/v1/contacts/{erased}", json={"reason": "erasure request"}))["id"] == erased
+
+    pages = _all_pages(api, "/v1/network/contacts", company=company, limit=1)
+    rows = [row for page in pages for row in page]
+    # Owed no stay-in-touch message any more: after every contact who is, touches kept.
+    assert [row["id"] for row in rows] == [never, kept, erased]
+    assert (rows[2]["name"], rows[2]["touches"], rows[2]["next_touch_due"]) == ("erased person", 1, None)
+    assert _instant(rows[2]["last_touch_at"]) == now - timedelta(days=200)
+    # Nor among the contacts gone stale, whom the team should reach out to.
+    stale = _ok(api.get("/v1/network/contacts", params={"company": company, "stale_after_days": 30}))["items"]
+    assert [row["id"] for row in stale] == [never, kept]
+
+    # A cursor handed out before erased contacts were listed last still reads on from where it was.
+    old_cursor = base64.urlsafe_b64encode(json.dumps([None, never]).encode()).decode()
+    rest = _ok(api.get("/v1/network/contacts", params={"company": company, "cursor": old_cursor}))["items"]
+    assert [row["id"] for row in rest] == [kept, erased]
+    bad_group = base64.urlsafe_b64encode(json.dumps([7, None, never]).encode()).decode()
+    assert_problem(api.get("/v1/network/contacts", params={"cursor": bad_group}), 422, "cursor")
 
 
 def test_contacts_are_shared_so_every_role_reads_the_network(add_user):

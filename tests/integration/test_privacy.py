@@ -104,6 +104,8 @@ def test_erasing_people_leaves_their_history_anonymous_and_every_read_model_with
         return {
             "contacts": rows(settings, "SELECT contact_id, name, company, title, touches FROM contact_network_contacts "
                                        "ORDER BY contact_id"),
+            "due": rows(settings, "SELECT contact_id, next_touch_due, erased_at IS NOT NULL FROM contact_network_contacts "
+                                  "ORDER BY contact_id"),
             "candidates": rows(settings, "SELECT candidate_id, erased_at IS NOT NULL FROM candidates "
                                          "ORDER BY candidate_id"),
             "items": rows(settings, "SELECT candidacy_id, kind, contact_id, done_at FROM follow_up_items "
@@ -119,6 +121,9 @@ def test_erasing_people_leaves_their_history_anonymous_and_every_read_model_with
     assert set(rows(settings, outreach)) == {("connect_linkedin", ids["lee"]), ("stay_in_touch", ids["lee"])}
     assert (ids["candidacy"], "thank_you", ids["vera"]) in {item[:3] for item in live["items"]}
     assert (ids["vera"], ERASED_NAME, "Mercy", None, 4) in live["contacts"]
+    # Nor is a stay-in-touch message due to her in the network; Lee's is, 90 days after the interview.
+    assert (ids["vera"], None, True) in live["due"]
+    assert (ids["lee"], NOW + timedelta(days=80), False) in live["due"]
     assert (ids["quinn"], True) in live["candidates"] and (ids["sam"], False) in live["candidates"]
     assert ("Erased", "Candidate", admin.actor_id) in live["audit"]
     assert ("Erased", "Contact", admin.actor_id) in live["audit"]
@@ -132,6 +137,11 @@ def test_erasing_people_leaves_their_history_anonymous_and_every_read_model_with
     network = build_report(app, "network", as_of=NOW)
     vera_row = next(c for c in network.sections["contacts"] if c["contact_id"] == ids["vera"])
     assert (vera_row["name"], vera_row["title"], vera_row["touches"]) == (ERASED_NAME, None, 4)
+    assert vera_row["next_touch_due"] is None
+    # As of a moment before the erasure, one was due.
+    before_erasure = build_report(app, "network", as_of=NOW - timedelta(seconds=1))
+    vera_before = next(c for c in before_erasure.sections["contacts"] if c["contact_id"] == ids["vera"])
+    assert vera_before["next_touch_due"] == NOW - timedelta(days=1) + timedelta(days=90)
     follow_ups = build_report(app, "follow-ups", as_of=NOW, include_done=True)
     assert {row["candidate"] for row in follow_ups.rows if row["candidate_id"] == ids["quinn"]} == {ERASED_NAME}
 
