@@ -16,12 +16,13 @@ from infra.eventstore import one_process_at_a_time, open_application
 from infra.settings import get_settings
 from projections.paging import LogFollower
 from projections.registry import PROJECTIONS, open_workers
-from projections.rebuild import rebuild_projection
+from projections.rebuild import RebuildRunning, rebuild_projection
 from projections.versions import bring_up_to_date
 from projections.status import log_head, projection_lag
 
 projections = typer.Typer(help="Run, inspect and rebuild the read models.", no_args_is_help=True)
 console = Console()
+errors = Console(stderr=True)
 
 
 def _names(name: str | None) -> list[str]:
@@ -86,7 +87,11 @@ def rebuild(name: Annotated[str, typer.Argument(help="The projection to rebuild.
             position = rebuild_projection(
                 name, app, policy=settings.policy(),
                 progress=lambda done, head: progress.update(task, completed=done, total=head),
+                wait=False,
             )
         console.print(f"{name} rebuilt up to position {position} and switched in")
+    except RebuildRunning as running:
+        errors.print(f"[red]error:[/red] {running}; this one is not started")
+        raise typer.Exit(code=1) from None
     finally:
         app.close()

@@ -5,7 +5,6 @@ appending cannot leave a key whose retry would append again."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +18,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from api.errors import Problem
+from infra.database import advisory_lock_id
 from infra.recorder import SameTransactionHook, in_same_transaction
 
 # Answers that carry a secret (a new API key) are kept without it: a key is shown once.
@@ -68,7 +68,7 @@ class IdempotencyStore:
         A transaction-scoped advisory lock on (actor, key) makes concurrent requests with one key
         wait for the first, in this process or any other; it is released if the process dies.
         execute must append with at most one save: its answer is stored in that save's transaction."""
-        lock_id = int.from_bytes(hashlib.sha256(f"{actor_id}:{key}".encode()).digest()[:8], "big", signed=True)
+        lock_id = advisory_lock_id(f"{actor_id}:{key}")
         with self.pool.connection() as conn, conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_id,))
             row = self._stored(conn, actor_id, key)

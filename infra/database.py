@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import hashlib
 import logging
 import threading
 import warnings
@@ -77,3 +78,8 @@ def ensure_schema(database_url: str, schema: str) -> None:
     """The library creates tables but not schemas: make sure ours exists."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+
+
+def advisory_lock_id(name: str) -> int:
+    """The 64-bit key of PostgreSQL's advisory lock for a name."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -13,7 +12,7 @@ from eventsourcing.persistence import Mapper
 from eventsourcing.postgres import PostgresDatastore
 
 from domain.application import FollowupApplication
-from infra.database import ensure_schema, eventsourcing_env, resolve_database_url
+from infra.database import advisory_lock_id, ensure_schema, eventsourcing_env, resolve_database_url
 from infra.person_keys import MasterKeyError, PersonKeys, resolve_master_key
 from infra.personal_data import PersonalDataMapper
 from infra.settings import Settings, get_settings
@@ -81,8 +80,7 @@ def one_process_at_a_time(settings: Settings) -> Iterator[None]:
     """Opening creates tables and functions if missing, and PostgreSQL refuses two concurrent
     CREATE OR REPLACE FUNCTION of one function ("tuple concurrently updated"): the processes of
     `serve --workers N` and `projections run` open one after the other. The lock goes with the connection."""
-    lock_id = int.from_bytes(hashlib.sha256(f"followup:open:{settings.schema_name}".encode()).digest()[:8],
-                             "big", signed=True)
+    lock_id = advisory_lock_id(f"followup:open:{settings.schema_name}")
     with psycopg.connect(database_url(settings), autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (lock_id,))
         yield

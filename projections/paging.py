@@ -17,7 +17,7 @@ import psycopg
 from eventsourcing.application import Application
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError, Notification, Tracking
-from eventsourcing.postgres import PostgresTrackingRecorder
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.projection import Projection
 from psycopg import Cursor
 from psycopg.rows import DictRow
@@ -329,8 +329,14 @@ class LogFollower:
                 reader.close()
 
     def _listener(self) -> psycopg.Connection[Any]:
-        pool_kwargs = self.app.recorder.datastore.pool.kwargs  # type: ignore[attr-defined]
-        params = {key: pool_kwargs[key] for key in ("dbname", "host", "port", "user", "password") if key in pool_kwargs}
-        conn = psycopg.connect(**params, autocommit=True)
+        conn = connect_apart(self.app.recorder.datastore)  # type: ignore[attr-defined]
         conn.execute(SQL("LISTEN {}").format(Identifier(self.app.recorder.channel_name)))  # type: ignore[attr-defined]
         return conn
+
+
+def connect_apart(datastore: PostgresDatastore) -> psycopg.Connection[Any]:
+    """A connection of its own to the datastore's database, outside its pool, in autocommit: for what
+    holds a connection for long (LISTEN, a session's lock)."""
+    pool_kwargs = datastore.pool.kwargs
+    params = {key: pool_kwargs[key] for key in ("dbname", "host", "port", "user", "password") if key in pool_kwargs}
+    return psycopg.connect(**params, autocommit=True)

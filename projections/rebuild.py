@@ -4,24 +4,35 @@ The copy is built in a schema of its own from position zero while the API and th
 live worker go on. Once it has caught up, one transaction drops the live tables and
 moves the new ones (their tracking table included) into the live schema. The live
 worker reads its position from the tracking table on every page, so it simply goes
-on from the rebuilt copy's position: nothing is lost, nothing applied twice."""
+on from the rebuilt copy's position: nothing is lost, nothing applied twice.
+
+One rebuild of a read model runs at a time (a PostgreSQL advisory lock, released with
+its connection if the process dies). Holding it, a rebuild drops the build schemas an
+earlier one left behind when it was killed: they belong to no running rebuild."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from eventsourcing.postgres import PostgresDatastore
 from psycopg.sql import SQL, Identifier
 
 from domain.application import FollowupApplication
 from domain.policy import DEFAULT_POLICY, FollowUpPolicy
-from projections.paging import ProjectionWorker
+from infra.database import advisory_lock_id
+from projections.paging import ProjectionWorker, connect_apart
 from projections.registry import open_projection
 from projections.versions import record_version
 
 log = logging.getLogger(__name__)
+
+
+class RebuildRunning(Exception):
+    """Another rebuild of the same read model is running."""
 
 
 def rebuild_projection(
@@ -30,27 +41,63 @@ def rebuild_projection(
     *,
     policy: FollowUpPolicy = DEFAULT_POLICY,
     progress: Callable[[int, int], None] | None = None,
+    wait: bool = True,
 ) -> int:
-    """Rebuild `name` from the whole log and switch to it; returns the position reached."""
+    """Rebuild `name` from the whole log and switch to it; returns the position reached.
+
+    With another rebuild of it running, waits for that one to end, or raises RebuildRunning
+    if not `wait`."""
     live_schema = app.env.get("POSTGRES_SCHEMA") or "public"
-    build_schema = f"rebuild_{name}_{uuid.uuid4().hex[:8]}"
     datastore: PostgresDatastore = app.recorder.datastore  # type: ignore[attr-defined]
-    with datastore.transaction(commit=True) as curs:
-        curs.execute(SQL("CREATE SCHEMA {}").format(Identifier(build_schema)))
-    projection = open_projection(name, app, policy=policy, schema=build_schema)
-    try:
-        worker = ProjectionWorker(app, projection)
-        head = app.recorder.max_notification_id() or 0
-        worker.catch_up(progress=(lambda position: progress(position, head)) if progress else None)
-        position = _switch(datastore, build_schema, live_schema, worker)
-        record_version(app, name)
-        # The dropped live tables took their SQL views with them: create those again.
-        open_projection(name, app, policy=policy).view.datastore.close()
-        return position
-    finally:
-        projection.view.datastore.close()
+    prefix = build_schema_prefix(live_schema, name)
+    with _one_rebuild_at_a_time(datastore, live_schema, name, wait=wait):
+        _drop_build_schemas(datastore, prefix)
+        build_schema = f"{prefix}{uuid.uuid4().hex[:8]}"
         with datastore.transaction(commit=True) as curs:
-            curs.execute(SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(Identifier(build_schema)))
+            curs.execute(SQL("CREATE SCHEMA {}").format(Identifier(build_schema)))
+        projection = open_projection(name, app, policy=policy, schema=build_schema)
+        try:
+            worker = ProjectionWorker(app, projection)
+            head = app.recorder.max_notification_id() or 0
+            worker.catch_up(progress=(lambda position: progress(position, head)) if progress else None)
+            position = _switch(datastore, build_schema, live_schema, worker)
+            record_version(app, name)
+            # The dropped live tables took their SQL views with them: create those again.
+            open_projection(name, app, policy=policy).view.datastore.close()
+            return position
+        finally:
+            projection.view.datastore.close()
+            with datastore.transaction(commit=True) as curs:
+                curs.execute(SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(Identifier(build_schema)))
+
+
+def build_schema_prefix(live_schema: str, name: str) -> str:
+    """What the names of a read model's build schemas start with: the read model, and a tag of the
+    live schema (deployments may share a database), within PostgreSQL's 63 characters."""
+    tag = hashlib.sha256(live_schema.encode()).hexdigest()[:8]
+    return f"rebuild_{name}_{tag}_"
+
+
+@contextmanager
+def _one_rebuild_at_a_time(datastore: PostgresDatastore, live_schema: str, name: str, *, wait: bool) -> Iterator[None]:
+    """Hold the read model's rebuild lock, on a connection of its own kept for the whole rebuild."""
+    lock_id = advisory_lock_id(f"followup:rebuild:{live_schema}:{name}")
+    with connect_apart(datastore) as conn:
+        if wait:
+            conn.execute("SELECT pg_advisory_lock(%s)", (lock_id,))
+        elif not conn.execute("SELECT pg_try_advisory_lock(%s)", (lock_id,)).fetchone()[0]:
+            raise RebuildRunning(f"a rebuild of {name} is already running")
+        yield  # closing the connection releases the lock
+
+
+def _drop_build_schemas(datastore: PostgresDatastore, prefix: str) -> None:
+    with datastore.transaction(commit=True) as curs:
+        curs.execute("SELECT nspname FROM pg_namespace WHERE starts_with(nspname, %s)", (prefix,))
+        stale = [row["nspname"] for row in curs.fetchall()]
+        for schema in stale:
+            curs.execute(SQL("DROP SCHEMA {} CASCADE").format(Identifier(schema)))
+    if stale:
+        log.info("dropped %s build schemas left by an interrupted rebuild: %s", len(stale), ", ".join(stale))
 
 
 def _switch(datastore: PostgresDatastore, build_schema: str, live_schema: str, worker: ProjectionWorker) -> int:
