@@ -22,9 +22,10 @@ ZONES = ("America/New_York", "America/Chicago", "America/Denver", "America/Los_A
 
 def agency_history(candidacies: int, seed: int = 7) -> Iterator[list]:
     """Batches of new aggregates whose pending events make up the history:
-    50 recruiters in 5 teams, a contact per 20 candidacies at a company per 250
-    (5,000 contacts at 400 companies for 100,000 candidacies), then candidacies with 1-3 rounds,
-    deadlines, thank-yous (some late, some handwritten), check-ins and outcomes."""
+    50 recruiters in 5 teams, a candidate per 5 candidacies, a contact per 20 candidacies at a
+    company per 250 (20,000 candidates, 5,000 contacts at 400 companies for 100,000 candidacies),
+    then candidacies with 1-3 rounds, deadlines, thank-yous (some late, some handwritten),
+    check-ins and outcomes."""
     rng = random.Random(seed)
     teams = [f"team-{i}" for i in range(5)]
     recruiters = [
@@ -39,11 +40,18 @@ def agency_history(candidacies: int, seed: int = 7) -> Iterator[list]:
         for i in range(max(10, candidacies // 20))
     ]
     yield contacts
+    # Each candidate has several candidacies, all owned by the candidate's recruiter.
+    candidate_count = max(10, candidacies // 5)
+    candidates: list[Candidate] = []
     batch: list = []
     for n in range(candidacies):
-        owner = recruiters[n % len(recruiters)]
-        candidate = Candidate(f"Candidate {n}", None, None, "ICU RN", None, owner.id, owner.team,
-                              ACTOR.actor_id, "bench", START)
+        k = n % candidate_count
+        owner = recruiters[k % len(recruiters)]
+        if k == len(candidates):
+            candidates.append(Candidate(f"Candidate {k}", None, None, "ICU RN", None, owner.id, owner.team,
+                                        ACTOR.actor_id, "bench", START))
+            batch.append(candidates[k])
+        candidate = candidates[k]
         candidacy = Candidacy(candidate.id, owner.id, owner.team, rng.choice(companies), "RN",
                               rng.choice(ZONES), "US", None, ACTOR.actor_id, "bench", START)
         held_at = START + timedelta(days=rng.randrange(0, 700), hours=rng.randrange(0, 8))
@@ -72,7 +80,7 @@ def agency_history(candidacies: int, seed: int = 7) -> Iterator[list]:
         if rng.random() < 0.6 and held_at < NOW:
             candidacy.record_outcome(rng.choice(list(Outcome)), held_at, now=NOW, actor_id=ACTOR.actor_id,
                                      correlation_id="bench")
-        batch += [candidate, candidacy]
+        batch.append(candidacy)
         if len(batch) >= 400:
             yield batch
             batch = []
