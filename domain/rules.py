@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from operator import attrgetter, is_
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 from uuid import UUID
 
 from domain.calendar import calendar_for, end_of_day, local_date, local_datetime, start_of_day
@@ -212,6 +212,33 @@ def stay_in_touch_item(
         return None
     own_touches = _own_touches(known).get(contact_id, [])
     return _stay_in_touch_item(known, contact_id, own_touches, contact, as_of, policy)
+
+
+class StayInTouchSchedule(NamedTuple):
+    """When the next stay-in-touch message to a contact is owed, and why: every field of an
+    interviewer's stay_in_touch item but the candidacy's own ids."""
+
+    last_touch: datetime  # the item's opened_at
+    due_from: datetime
+    due_by: datetime
+    reason: str
+
+
+def stay_in_touch_schedule(
+    last_touch: datetime, time_zone: str, *, policy: FollowUpPolicy = DEFAULT_POLICY
+) -> StayInTouchSchedule:
+    """The stay-in-touch schedule after a last touch with a contact, worded in a candidacy's time zone.
+
+    An interviewer's stay_in_touch item in a closed candidacy is this schedule, from the latest
+    touch with the contact (any candidacy's, or on the contact's own stream): it is the same in
+    every closed candidacy of one time zone the contact interviewed for."""
+    due_from = _elapsed_after(last_touch, timedelta(days=policy.stay_in_touch_days))
+    due_by = _elapsed_after(due_from, timedelta(days=policy.stay_in_touch_grace_days))
+    reason = (
+        f"Stay in touch: last touch on {_format_day(local_date(last_touch, time_zone))}; "
+        f"a helpful note or congratulations every {policy.stay_in_touch_days} days"
+    )
+    return StayInTouchSchedule(last_touch, due_from, due_by, reason)
 
 
 def connect_linkedin_item(
@@ -505,15 +532,9 @@ def _stay_in_touch_item(
     as_of: datetime,
     policy: FollowUpPolicy,
 ) -> FollowUpItem:
-    last_touch = _last_touch(own_touches, contact, as_of)
-    due_from = _elapsed_after(last_touch, timedelta(days=policy.stay_in_touch_days))
-    due_by = _elapsed_after(due_from, timedelta(days=policy.stay_in_touch_grace_days))
-    reason = (
-        f"Stay in touch: last touch on {_format_day(local_date(last_touch, facts.timezone))}; "
-        f"a helpful note or congratulations every {policy.stay_in_touch_days} days"
-    )
+    schedule = stay_in_touch_schedule(_last_touch(own_touches, contact, as_of), facts.timezone, policy=policy)
     # Recurring, so never done: this is always the next one owed.
     return _item(
-        facts, FollowUpKind.STAY_IN_TOUCH, contact_id, last_touch,
-        due_from, due_by, None, as_of, reason,
+        facts, FollowUpKind.STAY_IN_TOUCH, contact_id, schedule.last_touch,
+        schedule.due_from, schedule.due_by, None, as_of, schedule.reason,
     )

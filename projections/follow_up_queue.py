@@ -28,7 +28,13 @@ from psycopg.sql import SQL, Identifier
 
 from domain.candidacy import Candidacy
 from domain.contact import Contact
-from domain.rules import connect_linkedin_item, follow_up_items, stay_in_touch_item
+from domain.rules import (
+    StayInTouchSchedule,
+    connect_linkedin_item,
+    follow_up_items,
+    stay_in_touch_item,
+    stay_in_touch_schedule,
+)
 from domain.values import (
     CandidacyFacts,
     ContactFacts,
@@ -177,6 +183,62 @@ class FollowUpQueueView(PagedView):
                 for (contact_id, candidacy_id, candidate_id, owner_id, team, timezone, country, subdivision,
                      outcome) in rows.fetchall()
             ]
+
+    def closed_candidacy_time_zones(
+        self, curs: Cursor[DictRow], contact_ids: Collection[UUID], excluding: Collection[UUID]
+    ) -> list[tuple[UUID, str]]:
+        """(contact, time zone) for each time zone of the closed candidacies the contacts interviewed
+        for, but those excluded (lookups per contact, then per candidacy, as in
+        closed_candidacies_interviewed_by)."""
+        if not contact_ids:
+            return []
+        with curs.connection.cursor(row_factory=tuple_row) as rows:
+            rows.execute(
+                self.sql(
+                    "SELECT DISTINCT m.contact_id, c.timezone FROM unnest(%b::uuid[]) AS m(contact_id) "
+                    "CROSS JOIN LATERAL (SELECT candidacy_id FROM {schema}.follow_up_interviewers "
+                    "    WHERE contact_id = m.contact_id OFFSET 0) AS i "
+                    "CROSS JOIN LATERAL (SELECT candidacy_id, facts->>'timezone' AS timezone "
+                    "    FROM {schema}.follow_up_candidacies WHERE candidacy_id = i.candidacy_id AND closed OFFSET 0) AS c "
+                    "WHERE NOT c.candidacy_id = ANY(%b) "
+                    "ORDER BY 1, 2"
+                ),
+                (list(contact_ids), list(excluding)),
+            )
+            return rows.fetchall()
+
+    def move_stay_in_touch_items(
+        self, curs: Cursor[DictRow], schedules: Sequence[tuple[UUID, str, StayInTouchSchedule]],
+        excluding: Collection[UUID],
+    ) -> None:
+        """Give each (contact, time zone)'s schedule to the contact's stay_in_touch items in the closed
+        candidacies of that time zone it interviewed for, but those excluded: one statement for them all."""
+        if not schedules:
+            return
+        curs.execute(
+            self.sql(
+                "UPDATE {schema}.follow_up_items AS it SET opened_at = s.last_touch, due_from = s.due_from, "
+                "due_by = s.due_by, reason = s.reason "
+                "FROM (SELECT s.*, c.candidacy_id "
+                "    FROM unnest(%b::uuid[], %b::text[], %b::timestamptz[], %b::timestamptz[], %b::timestamptz[], "
+                "        %b::text[]) AS s(contact_id, timezone, last_touch, due_from, due_by, reason) "
+                "    CROSS JOIN LATERAL (SELECT candidacy_id FROM {schema}.follow_up_interviewers "
+                "        WHERE contact_id = s.contact_id OFFSET 0) AS i "
+                "    CROSS JOIN LATERAL (SELECT candidacy_id FROM {schema}.follow_up_candidacies "
+                "        WHERE candidacy_id = i.candidacy_id AND closed AND facts->>'timezone' = s.timezone "
+                "        OFFSET 0) AS c "
+                "    WHERE NOT c.candidacy_id = ANY(%b)) AS s "
+                "WHERE it.candidacy_id = s.candidacy_id AND it.kind = %b AND it.contact_id = s.contact_id"
+            ),
+            (
+                [contact_id for contact_id, _, _ in schedules], [zone for _, zone, _ in schedules],
+                [schedule.last_touch for _, _, schedule in schedules],
+                [schedule.due_from for _, _, schedule in schedules],
+                [schedule.due_by for _, _, schedule in schedules],
+                [schedule.reason for _, _, schedule in schedules],
+                list(excluding), STAY_IN_TOUCH,
+            ),
+        )
 
     def save_candidacies(self, curs: Cursor[DictRow], rows: Sequence[CandidacyRow]) -> None:
         if not rows:
@@ -400,6 +462,18 @@ class FollowUpQueueProjection(PagedProjection[FollowUpQueueView]):
                 contact_id: kinds for contact_id, change in page.contacts.items()
                 if (kinds := _moved_kinds(before.get(contact_id), change))
             }
+            # A newer touch alone moves the stay_in_touch item to the same schedule in every closed
+            # candidacy of one time zone: the rules give it once a zone, one statement writes it to
+            # them all (a contact interviews for many; a log written as things happen touches it often).
+            # The other moves are computed again candidacy by candidacy.
+            touched_only = {contact_id for contact_id, kinds in moved.items()
+                            if kinds == (STAY_IN_TOUCH,) and contacts[contact_id].erased_at is None}
+            schedules = [
+                (contact_id, zone, stay_in_touch_schedule(max(contacts[contact_id].touches), zone,
+                                                          policy=self.policy))
+                for contact_id, zone in view.closed_candidacy_time_zones(curs, touched_only, excluding=changed)
+            ]
+            moved = {contact_id: kinds for contact_id, kinds in moved.items() if contact_id not in touched_only}
             related = view.closed_candidacies_interviewed_by(curs, moved.keys(), excluding=changed)
 
             # The writes that return nothing go in a pipeline: the server applies them while the
@@ -410,6 +484,7 @@ class FollowUpQueueProjection(PagedProjection[FollowUpQueueView]):
                 view.save_candidacies(curs, changed_rows)
                 # A candidacy opened in this page has no items stored yet.
                 view.delete_items(curs, sorted(candidacies.keys() - page.opened.keys()))
+                view.move_stay_in_touch_items(curs, schedules, excluding=changed)
                 view.delete_relationship_items(curs, [
                     (row.facts.candidacy_id, contact_id, kind)
                     for contact_id, row in related for kind in moved[contact_id]

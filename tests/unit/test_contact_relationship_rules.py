@@ -9,7 +9,7 @@ from uuid import UUID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.rules import connect_linkedin_item, relationship_items, stay_in_touch_item
+from domain.rules import connect_linkedin_item, relationship_items, stay_in_touch_item, stay_in_touch_schedule
 from domain.values import (
     CandidacyFacts,
     Channel,
@@ -107,3 +107,25 @@ def test_a_contact_holding_the_latest_touch_needs_only_the_candidacys_outcome_an
             facts, contact_id, as_of, contact=full)
         assert connect_linkedin_item(bare, contact_id, as_of, contact=latest) == connect_linkedin_item(
             facts, contact_id, as_of, contact=full)
+
+
+@settings(max_examples=200, deadline=None)
+@given(example=closed_candidacies())
+def test_a_closed_candidacys_stay_in_touch_item_is_the_schedule_of_the_contacts_latest_touch_in_its_zone(example):
+    # What the queue writes to every closed candidacy of one zone a contact interviewed for, when only
+    # its latest touch moves: the schedule, computed once for them all.
+    facts, _, contacts = example
+    as_of = datetime(2100, 1, 1, tzinfo=timezone.utc)
+    for contact_id in facts.interviewer_ids:
+        contact = contacts.get(contact_id)
+        full = ContactFacts(contact_id, _all_touches(facts, contact_id, contact),
+                            contact.linkedin_connected_at if contact else None)
+        item = stay_in_touch_item(facts, contact_id, as_of, contact=full)
+        if facts.outcome is None:
+            assert item is None
+            continue
+        schedule = stay_in_touch_schedule(max(full.touches), facts.timezone)
+        assert (item.opened_at, item.due_from, item.due_by, item.reason) == tuple(schedule)
+        assert (item.candidacy_id, item.candidate_id, item.contact_id) == (
+            facts.candidacy_id, facts.candidate_id, contact_id)
+        assert (item.done_at, item.flags) == (None, ())
