@@ -52,9 +52,11 @@ def agency_history(candidacies: int, seed: int = 7) -> Iterator[list]:
                                         ACTOR.actor_id, "bench", START))
             batch.append(candidates[k])
         candidate = candidates[k]
-        candidacy = Candidacy(candidate.id, owner.id, owner.team, rng.choice(companies), "RN",
-                              rng.choice(ZONES), "US", None, ACTOR.actor_id, "bench", START)
         held_at = START + timedelta(days=rng.randrange(0, 700), hours=rng.randrange(0, 8))
+        # Opened a few days to three weeks before the first round.
+        opened_at = max(START, held_at - timedelta(days=rng.randint(3, 20)))
+        candidacy = Candidacy(candidate.id, owner.id, owner.team, rng.choice(companies), "RN",
+                              rng.choice(ZONES), "US", None, ACTOR.actor_id, "bench", opened_at)
         for _ in range(rng.randint(1, 3)):
             if held_at >= NOW:
                 break
@@ -88,18 +90,34 @@ def agency_history(candidacies: int, seed: int = 7) -> Iterator[list]:
         yield batch
 
 
-# Aggregates per save (one transaction). Hundreds in one insert stall in psycopg's
-# pipeline over a Unix socket (the embedded server's): the server waits for the
-# client while the client waits for the server.
-SAVE_CHUNK = 40
+# Events per save (one transaction). Thousands in one insert stall in psycopg's pipeline over a
+# Unix socket (the embedded server's): the server waits for the client while the client waits for
+# the server.
+SAVE_CHUNK = 400
+
+
+def history_in_time_order(candidacies: int) -> list:
+    """Every event of the agency's history, in the order things happened, as a log written while they
+    happen holds them: a candidacy's events are spread over its weeks, between those of the others.
+    (Saved aggregate by aggregate, each candidacy's events would sit together in the log, and a
+    projection would meet each candidacy once, where in a real log it meets it at every event.)"""
+    timed: list[tuple[datetime, int, object]] = []
+    for batch in agency_history(candidacies):
+        for aggregate in batch:
+            latest = START
+            for event in aggregate.collect_events():
+                # A stated decision date or a backdated note may be recorded before an earlier fact of
+                # its stream: each event goes no earlier than the one before it in its stream.
+                latest = max(latest, event.occurred_at)
+                timed.append((latest, len(timed), event))
+    timed.sort(key=lambda entry: (entry[0], entry[1]))
+    return [event for _, _, event in timed]
 
 
 def load_history(app: FollowupApplication, candidacies: int) -> int:
-    """Save the generated history, a few dozen aggregates a transaction; returns the events written."""
-    written = 0
-    for batch in agency_history(candidacies):
-        for start in range(0, len(batch), SAVE_CHUNK):
-            written += len(app.save(*batch[start:start + SAVE_CHUNK]))
-    return written
-
-
+    """Save the generated history in the order it happened, a few hundred events a transaction;
+    returns the events written."""
+    events = history_in_time_order(candidacies)
+    for start in range(0, len(events), SAVE_CHUNK):
+        app.save(*events[start:start + SAVE_CHUNK])
+    return len(events)
