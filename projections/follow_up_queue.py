@@ -53,6 +53,16 @@ from projections.paging import PagedProjection, PagedView
 AFTER_EVERYTHING = datetime(2100, 1, 1, tzinfo=UTC)
 
 
+# The closed candidacies each contact `m.contact_id` interviewed for (`c.candidacy_id`, `c.timezone`),
+# as lookups per contact, then per candidacy (see closed_candidacies_interviewed_by for why).
+CLOSED_CANDIDACIES_OF_M = (
+    "CROSS JOIN LATERAL (SELECT candidacy_id FROM {schema}.follow_up_interviewers "
+    "    WHERE contact_id = m.contact_id OFFSET 0) AS i "
+    "CROSS JOIN LATERAL (SELECT candidacy_id, facts->>'timezone' AS timezone FROM {schema}.follow_up_candidacies "
+    "    WHERE candidacy_id = i.candidacy_id AND closed OFFSET 0) AS c "
+)
+
+
 @dataclass
 class CandidacyRow:
     facts: CandidacyFacts
@@ -188,18 +198,14 @@ class FollowUpQueueView(PagedView):
         self, curs: Cursor[DictRow], contact_ids: Collection[UUID], excluding: Collection[UUID]
     ) -> list[tuple[UUID, str]]:
         """(contact, time zone) for each time zone of the closed candidacies the contacts interviewed
-        for, but those excluded (lookups per contact, then per candidacy, as in
-        closed_candidacies_interviewed_by)."""
+        for, but those excluded."""
         if not contact_ids:
             return []
         with curs.connection.cursor(row_factory=tuple_row) as rows:
             rows.execute(
                 self.sql(
                     "SELECT DISTINCT m.contact_id, c.timezone FROM unnest(%b::uuid[]) AS m(contact_id) "
-                    "CROSS JOIN LATERAL (SELECT candidacy_id FROM {schema}.follow_up_interviewers "
-                    "    WHERE contact_id = m.contact_id OFFSET 0) AS i "
-                    "CROSS JOIN LATERAL (SELECT candidacy_id, facts->>'timezone' AS timezone "
-                    "    FROM {schema}.follow_up_candidacies WHERE candidacy_id = i.candidacy_id AND closed OFFSET 0) AS c "
+                    + CLOSED_CANDIDACIES_OF_M +
                     "WHERE NOT c.candidacy_id = ANY(%b) "
                     "ORDER BY 1, 2"
                 ),
@@ -219,15 +225,11 @@ class FollowUpQueueView(PagedView):
             self.sql(
                 "UPDATE {schema}.follow_up_items AS it SET opened_at = s.last_touch, due_from = s.due_from, "
                 "due_by = s.due_by, reason = s.reason "
-                "FROM (SELECT s.*, c.candidacy_id "
+                "FROM (SELECT m.*, c.candidacy_id "
                 "    FROM unnest(%b::uuid[], %b::text[], %b::timestamptz[], %b::timestamptz[], %b::timestamptz[], "
-                "        %b::text[]) AS s(contact_id, timezone, last_touch, due_from, due_by, reason) "
-                "    CROSS JOIN LATERAL (SELECT candidacy_id FROM {schema}.follow_up_interviewers "
-                "        WHERE contact_id = s.contact_id OFFSET 0) AS i "
-                "    CROSS JOIN LATERAL (SELECT candidacy_id FROM {schema}.follow_up_candidacies "
-                "        WHERE candidacy_id = i.candidacy_id AND closed AND facts->>'timezone' = s.timezone "
-                "        OFFSET 0) AS c "
-                "    WHERE NOT c.candidacy_id = ANY(%b)) AS s "
+                "        %b::text[]) AS m(contact_id, timezone, last_touch, due_from, due_by, reason) "
+                + CLOSED_CANDIDACIES_OF_M +
+                "    WHERE c.timezone = m.timezone AND NOT c.candidacy_id = ANY(%b)) AS s "
                 "WHERE it.candidacy_id = s.candidacy_id AND it.kind = %b AND it.contact_id = s.contact_id"
             ),
             (
