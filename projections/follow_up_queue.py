@@ -1,8 +1,13 @@
 """The follow-up queue: one row per owed (or done) item, computed by the domain's rules.
 
 Its tables:
-- follow_up_items: the items, with due_from, due_by and done_at; status is derived
-  at query time, so nothing needs to run when a deadline passes;
+- follow_up_candidacy_items: the thank_you, check_in and connect_linkedin items, with due_from,
+  due_by and done_at; status is derived at query time, so nothing needs to run when a deadline passes;
+- follow_up_stay_in_touch: each stay_in_touch item's candidacy, contact and time zone, and
+  follow_up_stay_in_touch_schedules: each (contact, time zone)'s schedule, which those items share
+  (a contact interviews for many candidacies, and each newer touch moves the item in all of them:
+  one row a contact and zone moves, not one an item);
+- the view follow_up_items: every item, the two joined back, as one row each;
 - follow_up_candidacies: each candidacy's facts (JSON) and owner, what the rules read;
 - follow_up_contacts: each employer contact's touches (all, and the latest), LinkedIn connection
   and erasure;
@@ -11,7 +16,7 @@ Its tables:
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import chain
@@ -53,16 +58,6 @@ from projections.paging import PagedProjection, PagedView
 AFTER_EVERYTHING = datetime(2100, 1, 1, tzinfo=UTC)
 
 
-# The closed candidacies each contact `m.contact_id` interviewed for (`c.candidacy_id`, `c.timezone`),
-# as lookups per contact, then per candidacy (see closed_candidacies_interviewed_by for why).
-CLOSED_CANDIDACIES_OF_M = (
-    "CROSS JOIN LATERAL (SELECT candidacy_id FROM {schema}.follow_up_interviewers "
-    "    WHERE contact_id = m.contact_id OFFSET 0) AS i "
-    "CROSS JOIN LATERAL (SELECT candidacy_id, facts->>'timezone' AS timezone FROM {schema}.follow_up_candidacies "
-    "    WHERE candidacy_id = i.candidacy_id AND closed OFFSET 0) AS c "
-)
-
-
 @dataclass
 class CandidacyRow:
     facts: CandidacyFacts
@@ -95,7 +90,7 @@ class FollowUpQueueView(PagedView):
                     contact_id uuid NOT NULL,
                     candidacy_id uuid NOT NULL,
                     PRIMARY KEY (contact_id, candidacy_id))""",
-                """CREATE TABLE IF NOT EXISTS {schema}.follow_up_items (
+                """CREATE TABLE IF NOT EXISTS {schema}.follow_up_candidacy_items (
                     candidacy_id uuid NOT NULL,
                     kind text NOT NULL,
                     contact_id uuid,
@@ -109,12 +104,53 @@ class FollowUpQueueView(PagedView):
                     flags text[] NOT NULL DEFAULT '{{}}',
                     reason text NOT NULL)""",
                 # "This team's open items due before T", and one candidacy's items.
-                """CREATE INDEX IF NOT EXISTS follow_up_items_open_by_team
-                    ON {schema}.follow_up_items (team, due_by) WHERE done_at IS NULL""",
-                """CREATE INDEX IF NOT EXISTS follow_up_items_open_by_owner
-                    ON {schema}.follow_up_items (owner_id, due_by) WHERE done_at IS NULL""",
-                """CREATE INDEX IF NOT EXISTS follow_up_items_by_candidacy
-                    ON {schema}.follow_up_items (candidacy_id, kind)""",
+                """CREATE INDEX IF NOT EXISTS follow_up_candidacy_items_open_by_team
+                    ON {schema}.follow_up_candidacy_items (team, due_by) WHERE done_at IS NULL""",
+                """CREATE INDEX IF NOT EXISTS follow_up_candidacy_items_open_by_owner
+                    ON {schema}.follow_up_candidacy_items (owner_id, due_by) WHERE done_at IS NULL""",
+                """CREATE INDEX IF NOT EXISTS follow_up_candidacy_items_by_candidacy
+                    ON {schema}.follow_up_candidacy_items (candidacy_id, kind)""",
+                """CREATE TABLE IF NOT EXISTS {schema}.follow_up_stay_in_touch (
+                    candidacy_id uuid NOT NULL,
+                    contact_id uuid NOT NULL,
+                    timezone text NOT NULL,
+                    candidate_id uuid NOT NULL,
+                    owner_id uuid NOT NULL,
+                    team text,
+                    PRIMARY KEY (candidacy_id, contact_id))""",
+                """CREATE INDEX IF NOT EXISTS follow_up_stay_in_touch_by_contact
+                    ON {schema}.follow_up_stay_in_touch (contact_id, timezone)""",
+                """CREATE INDEX IF NOT EXISTS follow_up_stay_in_touch_by_owner
+                    ON {schema}.follow_up_stay_in_touch (owner_id)""",
+                """CREATE TABLE IF NOT EXISTS {schema}.follow_up_stay_in_touch_schedules (
+                    contact_id uuid NOT NULL,
+                    timezone text NOT NULL,
+                    opened_at timestamptz NOT NULL,
+                    due_from timestamptz NOT NULL,
+                    due_by timestamptz NOT NULL,
+                    reason text NOT NULL,
+                    PRIMARY KEY (contact_id, timezone))""",
+                """CREATE INDEX IF NOT EXISTS follow_up_stay_in_touch_schedules_by_due
+                    ON {schema}.follow_up_stay_in_touch_schedules (due_by)""",
+                # Skipped over a follow_up_items table that an older version of the queue left: that
+                # version's queries go on reading it until the rebuild switches this one in (see
+                # projections.rebuild, which drops it then).
+                """DO $$ BEGIN
+                    IF to_regclass('{schema}.follow_up_items') IS NULL
+                       OR (SELECT relkind FROM pg_class WHERE oid = to_regclass('{schema}.follow_up_items')) = 'v'
+                    THEN
+                        CREATE OR REPLACE VIEW {schema}.follow_up_items AS
+                        SELECT candidacy_id, kind, contact_id, opened_at, candidate_id, owner_id, team, due_from,
+                               due_by, done_at, flags, reason
+                        FROM {schema}.follow_up_candidacy_items
+                        UNION ALL
+                        SELECT s.candidacy_id, 'stay_in_touch', s.contact_id, sc.opened_at, s.candidate_id,
+                               s.owner_id, s.team, sc.due_from, sc.due_by, NULL::timestamptz, '{{}}'::text[],
+                               sc.reason
+                        FROM {schema}.follow_up_stay_in_touch AS s
+                        JOIN {schema}.follow_up_stay_in_touch_schedules AS sc USING (contact_id, timezone);
+                    END IF;
+                END $$""",
             )
         )
 
@@ -194,53 +230,48 @@ class FollowUpQueueView(PagedView):
                      outcome) in rows.fetchall()
             ]
 
-    def closed_candidacy_time_zones(
-        self, curs: Cursor[DictRow], contact_ids: Collection[UUID], excluding: Collection[UUID]
-    ) -> list[tuple[UUID, str]]:
-        """(contact, time zone) for each time zone of the closed candidacies the contacts interviewed
-        for, but those excluded."""
+    def stay_in_touch_time_zones(self, curs: Cursor[DictRow], contact_ids: Collection[UUID]) -> list[tuple[UUID, str]]:
+        """(contact, time zone) of each stay-in-touch schedule the contacts have."""
         if not contact_ids:
             return []
         with curs.connection.cursor(row_factory=tuple_row) as rows:
             rows.execute(
-                self.sql(
-                    "SELECT DISTINCT m.contact_id, c.timezone FROM unnest(%b::uuid[]) AS m(contact_id) "
-                    + CLOSED_CANDIDACIES_OF_M +
-                    "WHERE NOT c.candidacy_id = ANY(%b) "
-                    "ORDER BY 1, 2"
-                ),
-                (list(contact_ids), list(excluding)),
+                self.sql("SELECT contact_id, timezone FROM {schema}.follow_up_stay_in_touch_schedules "
+                         "WHERE contact_id = ANY(%b) ORDER BY 1, 2"),
+                (list(contact_ids),),
             )
             return rows.fetchall()
 
-    def move_stay_in_touch_items(
-        self, curs: Cursor[DictRow], schedules: Sequence[tuple[UUID, str, StayInTouchSchedule]],
-        excluding: Collection[UUID],
+    def save_stay_in_touch_schedules(
+        self, curs: Cursor[DictRow], schedules: Mapping[tuple[UUID, str], StayInTouchSchedule]
     ) -> None:
-        """Give each (contact, time zone)'s schedule to the contact's stay_in_touch items in the closed
-        candidacies of that time zone it interviewed for, but those excluded: one statement for them all."""
+        """Store each (contact, time zone)'s schedule: every stay_in_touch item of the contact in a
+        candidacy of that time zone shows it."""
         if not schedules:
             return
+        keys = sorted(schedules)
         curs.execute(
             self.sql(
-                "UPDATE {schema}.follow_up_items AS it SET opened_at = s.last_touch, due_from = s.due_from, "
-                "due_by = s.due_by, reason = s.reason "
-                "FROM (SELECT m.*, c.candidacy_id "
-                "    FROM unnest(%b::uuid[], %b::text[], %b::timestamptz[], %b::timestamptz[], %b::timestamptz[], "
-                "        %b::text[]) AS m(contact_id, timezone, last_touch, due_from, due_by, reason) "
-                + CLOSED_CANDIDACIES_OF_M +
-                "    WHERE c.timezone = m.timezone AND NOT c.candidacy_id = ANY(%b)) AS s "
-                "WHERE it.candidacy_id = s.candidacy_id AND it.kind = %b AND it.contact_id = s.contact_id"
+                "INSERT INTO {schema}.follow_up_stay_in_touch_schedules "
+                "(contact_id, timezone, opened_at, due_from, due_by, reason) "
+                "SELECT * FROM unnest(%b::uuid[], %b::text[], %b::timestamptz[], %b::timestamptz[], "
+                "%b::timestamptz[], %b::text[]) "
+                "ON CONFLICT (contact_id, timezone) DO UPDATE SET opened_at = EXCLUDED.opened_at, "
+                "due_from = EXCLUDED.due_from, due_by = EXCLUDED.due_by, reason = EXCLUDED.reason"
             ),
             (
-                [contact_id for contact_id, _, _ in schedules], [zone for _, zone, _ in schedules],
-                [schedule.last_touch for _, _, schedule in schedules],
-                [schedule.due_from for _, _, schedule in schedules],
-                [schedule.due_by for _, _, schedule in schedules],
-                [schedule.reason for _, _, schedule in schedules],
-                list(excluding), STAY_IN_TOUCH,
+                [contact_id for contact_id, _ in keys], [zone for _, zone in keys],
+                [schedules[key].last_touch for key in keys], [schedules[key].due_from for key in keys],
+                [schedules[key].due_by for key in keys], [schedules[key].reason for key in keys],
             ),
         )
+
+    def delete_stay_in_touch_schedules(self, curs: Cursor[DictRow], contact_ids: Collection[UUID]) -> None:
+        if contact_ids:
+            curs.execute(
+                self.sql("DELETE FROM {schema}.follow_up_stay_in_touch_schedules WHERE contact_id = ANY(%b)"),
+                (sorted(contact_ids),),
+            )
 
     def save_candidacies(self, curs: Cursor[DictRow], rows: Sequence[CandidacyRow]) -> None:
         if not rows:
@@ -314,39 +345,81 @@ class FollowUpQueueView(PagedView):
 
     def delete_items(self, curs: Cursor[DictRow], candidacy_ids: Sequence[UUID]) -> None:
         if candidacy_ids:
-            curs.execute(self.sql("DELETE FROM {schema}.follow_up_items WHERE candidacy_id = ANY(%b)"),
-                         (list(candidacy_ids),))
+            for table in ("follow_up_candidacy_items", "follow_up_stay_in_touch"):
+                curs.execute(
+                    SQL("DELETE FROM {}.{} WHERE candidacy_id = ANY(%b)").format(
+                        Identifier(self.datastore.schema), Identifier(table)),
+                    (list(candidacy_ids),),
+                )
 
     def delete_relationship_items(self, curs: Cursor[DictRow], keys: Sequence[tuple[UUID, UUID, str]]) -> None:
         """Delete the items of these (candidacy, contact, kind)."""
-        if not keys:
-            return
-        curs.execute(
-            self.sql(
-                "DELETE FROM {schema}.follow_up_items i "
-                "USING unnest(%b::uuid[], %b::uuid[], %b::text[]) AS k(candidacy_id, contact_id, kind) "
-                "WHERE i.candidacy_id = k.candidacy_id AND i.kind = k.kind AND i.contact_id = k.contact_id"
-            ),
-            ([candidacy_id for candidacy_id, _, _ in keys], [contact_id for _, contact_id, _ in keys],
-             [kind for _, _, kind in keys]),
-        )
+        stay_in_touch = [(candidacy_id, contact_id) for candidacy_id, contact_id, kind in keys if kind == STAY_IN_TOUCH]
+        others = [key for key in keys if key[2] != STAY_IN_TOUCH]
+        if others:
+            curs.execute(
+                self.sql(
+                    "DELETE FROM {schema}.follow_up_candidacy_items i "
+                    "USING unnest(%b::uuid[], %b::uuid[], %b::text[]) AS k(candidacy_id, contact_id, kind) "
+                    "WHERE i.candidacy_id = k.candidacy_id AND i.kind = k.kind AND i.contact_id = k.contact_id"
+                ),
+                ([candidacy_id for candidacy_id, _, _ in others], [contact_id for _, contact_id, _ in others],
+                 [kind for _, _, kind in others]),
+            )
+        if stay_in_touch:
+            curs.execute(
+                self.sql(
+                    "DELETE FROM {schema}.follow_up_stay_in_touch i "
+                    "USING unnest(%b::uuid[], %b::uuid[]) AS k(candidacy_id, contact_id) "
+                    "WHERE i.candidacy_id = k.candidacy_id AND i.contact_id = k.contact_id"
+                ),
+                ([candidacy_id for candidacy_id, _ in stay_in_touch], [contact_id for _, contact_id in stay_in_touch]),
+            )
 
     def insert_items(self, curs: Cursor[DictRow], items: Iterable[tuple[CandidacyRow, list[FollowUpItem]]]) -> None:
         """Insert each candidacy's items (all of the candidacy's, or some)."""
+        stay_in_touch: list[tuple[CandidacyRow, FollowUpItem]] = []
         # Binary, with the column types given: each value goes as it is stored, without being
         # written out as text here and parsed back by the server (half the cost, on both sides).
         with curs.copy(self.sql(
-            "COPY {schema}.follow_up_items (candidacy_id, kind, contact_id, opened_at, candidate_id, owner_id, "
-            "team, due_from, due_by, done_at, flags, reason) FROM STDIN (FORMAT BINARY)"
+            "COPY {schema}.follow_up_candidacy_items (candidacy_id, kind, contact_id, opened_at, candidate_id, "
+            "owner_id, team, due_from, due_by, done_at, flags, reason) FROM STDIN (FORMAT BINARY)"
         )) as copy:
             copy.set_types(ITEM_COLUMN_TYPES)
             for row, candidacy_items in items:
                 for item in candidacy_items:
+                    if item.kind is FollowUpKind.STAY_IN_TOUCH:
+                        stay_in_touch.append((row, item))
+                        continue
                     copy.write_row((
                         item.candidacy_id, item.kind.value, item.contact_id, item.opened_at, item.candidate_id,
                         row.owner_id, row.team, item.due_from, item.due_by, item.done_at, list(item.flags),
                         item.reason,
                     ))
+        self.insert_stay_in_touch_items(curs, stay_in_touch)
+
+    def insert_stay_in_touch_items(self, curs: Cursor[DictRow], items: Sequence[tuple[CandidacyRow, FollowUpItem]]) -> None:
+        """Store stay_in_touch items as their candidacy and contact, and the schedule they show."""
+        if not items:
+            return
+        curs.execute(
+            self.sql(
+                "INSERT INTO {schema}.follow_up_stay_in_touch "
+                "(candidacy_id, contact_id, timezone, candidate_id, owner_id, team) "
+                "SELECT * FROM unnest(%b::uuid[], %b::uuid[], %b::text[], %b::uuid[], %b::uuid[], %b::text[])"
+            ),
+            (
+                [item.candidacy_id for _, item in items], [item.contact_id for _, item in items],
+                [row.facts.timezone for row, _ in items], [item.candidate_id for _, item in items],
+                [row.owner_id for row, _ in items], [row.team for row, _ in items],
+            ),
+        )
+        # Every item of one (contact, time zone) shows the same schedule (see stay_in_touch_schedule).
+        self.save_stay_in_touch_schedules(curs, {
+            (item.contact_id, row.facts.timezone): StayInTouchSchedule(item.opened_at, item.due_from, item.due_by,
+                                                                       item.reason)
+            for row, item in items if item.contact_id is not None
+        })
 
 
 ITEM_COLUMN_TYPES = ("uuid", "text", "uuid", "timestamptz", "uuid", "uuid", "text", "timestamptz", "timestamptz",
@@ -420,7 +493,9 @@ RELATIONSHIP_RULES = {STAY_IN_TOUCH: stay_in_touch_item, CONNECT_LINKEDIN: conne
 
 class FollowUpQueueProjection(PagedProjection[FollowUpQueueView]):
     name = "follow_up_queue"
-    version = 2  # 2: follow_up_contacts.erased_at
+    # 2: follow_up_contacts.erased_at; 3: stay_in_touch items as (candidacy, contact) and a schedule
+    # per (contact, time zone), follow_up_items a view
+    version = 3
     topics = tuple(
         get_topic(event_class)
         for event_class in (
@@ -464,18 +539,20 @@ class FollowUpQueueProjection(PagedProjection[FollowUpQueueView]):
                 contact_id: kinds for contact_id, change in page.contacts.items()
                 if (kinds := _moved_kinds(before.get(contact_id), change))
             }
-            # A newer touch alone moves the stay_in_touch item to the same schedule in every closed
-            # candidacy of one time zone: the rules give it once a zone, one statement writes it to
-            # them all (a contact interviews for many; a log written as things happen touches it often).
-            # The other moves are computed again candidacy by candidacy.
+            # A newer touch alone moves the contact's stay-in-touch schedules (one a time zone), which
+            # all its stay_in_touch items show: a contact interviews for many candidacies, and a log
+            # written as things happen touches it often. The other moves are computed again
+            # candidacy by candidacy.
             touched_only = {contact_id for contact_id, kinds in moved.items()
                             if kinds == (STAY_IN_TOUCH,) and contacts[contact_id].erased_at is None}
-            schedules = [
-                (contact_id, zone, stay_in_touch_schedule(max(contacts[contact_id].touches), zone,
-                                                          policy=self.policy))
-                for contact_id, zone in view.closed_candidacy_time_zones(curs, touched_only, excluding=changed)
-            ]
+            schedules = {
+                (contact_id, zone): stay_in_touch_schedule(max(contacts[contact_id].touches), zone, policy=self.policy)
+                for contact_id, zone in view.stay_in_touch_time_zones(curs, touched_only)
+            }
             moved = {contact_id: kinds for contact_id, kinds in moved.items() if contact_id not in touched_only}
+            # An erased contact is owed no stay-in-touch message anywhere: its schedules go with its items.
+            erased = {contact_id for contact_id, kinds in moved.items()
+                      if STAY_IN_TOUCH in kinds and contacts[contact_id].erased_at is not None}
             related = view.closed_candidacies_interviewed_by(curs, moved.keys(), excluding=changed)
 
             # The writes that return nothing go in a pipeline: the server applies them while the
@@ -486,7 +563,8 @@ class FollowUpQueueProjection(PagedProjection[FollowUpQueueView]):
                 view.save_candidacies(curs, changed_rows)
                 # A candidacy opened in this page has no items stored yet.
                 view.delete_items(curs, sorted(candidacies.keys() - page.opened.keys()))
-                view.move_stay_in_touch_items(curs, schedules, excluding=changed)
+                view.save_stay_in_touch_schedules(curs, schedules)
+                view.delete_stay_in_touch_schedules(curs, erased)
                 view.delete_relationship_items(curs, [
                     (row.facts.candidacy_id, contact_id, kind)
                     for contact_id, row in related for kind in moved[contact_id]

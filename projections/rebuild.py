@@ -16,6 +16,7 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Callable, Iterator
+from typing import Any
 from contextlib import contextmanager
 
 from eventsourcing.postgres import PostgresDatastore
@@ -25,7 +26,7 @@ from domain.application import FollowupApplication
 from domain.policy import DEFAULT_POLICY, FollowUpPolicy
 from infra.database import advisory_lock_id
 from projections.paging import ProjectionWorker, connect_apart
-from projections.registry import open_projection
+from projections.registry import create_statements, open_projection
 from projections.versions import record_version
 
 log = logging.getLogger(__name__)
@@ -60,10 +61,9 @@ def rebuild_projection(
             worker = ProjectionWorker(app, projection)
             head = app.recorder.max_notification_id() or 0
             worker.catch_up(progress=(lambda position: progress(position, head)) if progress else None)
-            position = _switch(datastore, build_schema, live_schema, worker)
+            position = _switch(datastore, build_schema, live_schema, worker,
+                               create_statements(name, app, live_schema))
             record_version(app, name)
-            # The dropped live tables took their SQL views with them: create those again.
-            open_projection(name, app, policy=policy).view.datastore.close()
             return position
         finally:
             projection.view.datastore.close()
@@ -100,9 +100,14 @@ def _drop_build_schemas(datastore: PostgresDatastore, prefix: str) -> None:
         log.info("dropped %s build schemas left by an interrupted rebuild: %s", len(stale), ", ".join(stale))
 
 
-def _switch(datastore: PostgresDatastore, build_schema: str, live_schema: str, worker: ProjectionWorker) -> int:
+def _switch(
+    datastore: PostgresDatastore, build_schema: str, live_schema: str, worker: ProjectionWorker,
+    live_statements: list[Any],
+) -> int:
     """Hold the live worker off (lock its tracking table), let the copy apply the last
-    events, then swap the tables; returns the copy's position."""
+    events, then swap the tables and create the SQL views again on them (`live_statements`: the
+    read model's DDL in the live schema), all in one transaction: a query never finds one missing.
+    Returns the copy's position."""
     tracking_table = worker.projection.view.tracking_table_name
     with datastore.transaction(commit=True) as curs:
         # This transaction waits while the copy catches up on other connections: it is not idle.
@@ -118,7 +123,23 @@ def _switch(datastore: PostgresDatastore, build_schema: str, live_schema: str, w
             (build_schema,),
         )
         tables = [row["table_name"] for row in curs.fetchall()]
-        for table in tables:
+        # The live relations of the names the copy has as SQL views: the views, and a table of an
+        # older version that this one has as a view (it goes too).
+        curs.execute(
+            "SELECT live.table_name, live.table_type FROM information_schema.tables live "
+            "JOIN information_schema.views copy ON copy.table_name = live.table_name AND copy.table_schema = %s "
+            "WHERE live.table_schema = %s ORDER BY live.table_name",
+            (build_schema, live_schema),
+        )
+        under_view_names = [(row["table_name"], row["table_type"]) for row in curs.fetchall()]
+        # A query of a view locks the view, then its tables; the drops below would take the tables
+        # in another order, and deadlock with it. Taking the views first, a query waits for the
+        # switch, or the switch for the query.
+        for name, _ in under_view_names:
+            curs.execute(SQL("LOCK TABLE {}.{} IN ACCESS EXCLUSIVE MODE").format(
+                Identifier(live_schema), Identifier(name)))
+        replaced_by_views = [name for name, kind in under_view_names if kind == "BASE TABLE"]
+        for table in tables + replaced_by_views:
             curs.execute(SQL("DROP TABLE IF EXISTS {}.{} CASCADE").format(Identifier(live_schema), Identifier(table)))
         for table in tables:
             curs.execute(
@@ -126,5 +147,8 @@ def _switch(datastore: PostgresDatastore, build_schema: str, live_schema: str, w
                     Identifier(build_schema), Identifier(table), Identifier(live_schema)
                 )
             )
+        # The dropped live tables took their SQL views with them; the tables are there already.
+        for statement in live_statements:
+            curs.execute(statement)
     log.info("switched %s tables from %s to %s", len(tables), build_schema, live_schema)
     return position

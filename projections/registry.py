@@ -55,6 +55,17 @@ def open_projection(
     return projection
 
 
+def create_statements(name: str, app: FollowupApplication, schema: str) -> list[Any]:
+    """The DDL of the read model's tables, indexes and SQL views in `schema`, not run."""
+    env = {**dict(app.env), "SINGLE_ROW_TRACKING": "y", "POSTGRES_POOL_SIZE": "1", "CREATE_TABLE": "n",
+           "POSTGRES_SCHEMA": schema}
+    view = InfrastructureFactory.construct(Environment(name, env)).tracking_recorder(PROJECTIONS[name][1])
+    try:
+        return list(view.sql_create_statements)
+    finally:
+        view.datastore.close()
+
+
 def open_workers(
     app: FollowupApplication, *, policy: FollowUpPolicy = DEFAULT_POLICY, names: list[str] | None = None
 ) -> list[ProjectionWorker]:

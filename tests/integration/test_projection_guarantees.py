@@ -119,7 +119,7 @@ def test_concurrent_writers_and_two_workers_miss_nothing_and_apply_nothing_twice
         for name in PROJECTIONS:
             rebuild_projection(name, app)
         assert snapshot(settings) == live
-        items = live["follow_up_items"]
+        items = live["follow_up_candidacy_items"]
         assert len([row for row in items if row[1] == "thank_you"]) == 8 * len(contacts)
     finally:
         app.close()
@@ -212,8 +212,8 @@ def test_a_long_catch_up_leaves_the_planner_statistics_of_the_tables_it_filled(w
     with psycopg.connect(settings.database_url) as conn:
         estimated, counted = conn.execute(
             sql.SQL("SELECT (SELECT reltuples FROM pg_class WHERE oid = {}::regclass), (SELECT count(*) FROM {})").format(
-                sql.Literal(f"{settings.schema_name}.follow_up_items"),
-                sql.Identifier(settings.schema_name, "follow_up_items"),
+                sql.Literal(f"{settings.schema_name}.follow_up_candidacy_items"),
+                sql.Identifier(settings.schema_name, "follow_up_candidacy_items"),
             )
         ).fetchone()
     assert counted > 0 and estimated == counted  # ANALYZE counted them; never analyzed, it would say -1

@@ -11,9 +11,10 @@ import pytest
 from psycopg import sql
 
 from domain.application import Actor
-from domain.values import Role
+from domain.values import Outcome, Role
 from infra.eventstore import open_application
 from infra.settings import Settings
+from projections.rebuild import rebuild_projection
 from projections.registry import PROJECTIONS, open_workers
 from projections.versions import VERSIONS_TABLE, bring_up_to_date
 
@@ -67,7 +68,7 @@ def test_a_read_model_built_by_another_version_is_rebuilt_and_its_version_record
     catch_up(app)
     items = execute(settings, "SELECT * FROM follow_up_items ORDER BY candidacy_id, kind, contact_id")
     # As an older version would have left it: something it no longer stores, and its version.
-    execute(settings, "DELETE FROM follow_up_items WHERE kind = 'thank_you'")
+    execute(settings, "DELETE FROM follow_up_candidacy_items WHERE kind = 'thank_you'")
     execute(settings, f"UPDATE {VERSIONS_TABLE} SET version = version - 1 WHERE name = 'follow_up_queue'")
 
     assert bring_up_to_date(app) == ["follow_up_queue"]
@@ -107,7 +108,7 @@ def test_opening_a_read_model_built_by_this_version_takes_no_lock_on_its_tables(
     catch_up(app)
     with psycopg.connect(settings.database_url) as page:  # a page being applied: its table locked for writing
         page.execute(sql.SQL("LOCK TABLE {} IN ROW EXCLUSIVE MODE").format(
-            sql.Identifier(settings.schema_name, "follow_up_items")))
+            sql.Identifier(settings.schema_name, "follow_up_candidacy_items")))
         opened: list = []
         opening = threading.Thread(target=lambda: opened.extend(open_workers(app)), daemon=True)
         opening.start()
@@ -118,3 +119,52 @@ def test_opening_a_read_model_built_by_this_version_takes_no_lock_on_its_tables(
     for worker in opened:
         assert worker.catch_up() == 0
         worker.close()
+
+
+def test_a_queue_of_version_2_with_all_items_in_one_table_is_switched_to_the_view(app, settings):
+    """Version 2 of the follow-up queue kept every item in a table named follow_up_items; version 3
+    keeps stay_in_touch items apart, and follow_up_items is a view of them all."""
+    build(app)
+    bring_up_to_date(app)
+    catch_up(app)
+    for (candidacy,) in execute(settings, "SELECT candidacy_id FROM follow_up_candidacies"):
+        app.record_outcome(candidacy, Outcome.REJECTED, by=ADMIN)  # its interviewer is owed a stay-in-touch
+    catch_up(app)
+    items = execute(settings, "SELECT * FROM follow_up_items ORDER BY candidacy_id, kind, contact_id")
+    assert {row[1] for row in items} >= {"thank_you", "stay_in_touch"}
+    # The tables as version 2 left them: one table of every item, with its indexes' names.
+    execute(settings, "CREATE TABLE old_items AS SELECT * FROM follow_up_items")
+    execute(settings, "DROP TABLE follow_up_candidacy_items, follow_up_stay_in_touch, "
+                      "follow_up_stay_in_touch_schedules CASCADE")
+    execute(settings, "ALTER TABLE old_items RENAME TO follow_up_items")
+    execute(settings, "CREATE INDEX follow_up_items_open_by_team ON follow_up_items (team, due_by) "
+                      "WHERE done_at IS NULL")
+    execute(settings, f"UPDATE {VERSIONS_TABLE} SET version = 2 WHERE name = 'follow_up_queue'")
+
+    # A process that does not apply events (`followup projections status`) opens it as it is.
+    for worker in open_workers(app, names=["follow_up_queue"]):
+        worker.close()
+    assert execute(settings, "SELECT * FROM follow_up_items ORDER BY candidacy_id, kind, contact_id") == items
+
+    assert bring_up_to_date(app) == ["follow_up_queue"]
+
+    assert execute(settings, "SELECT table_type FROM information_schema.tables "
+                             "WHERE table_schema = current_schema() AND table_name = 'follow_up_items'") == [("VIEW",)]
+    assert execute(settings, "SELECT * FROM follow_up_items ORDER BY candidacy_id, kind, contact_id") == items
+
+
+def test_a_rebuild_leaves_every_sql_view_of_the_read_model_in_place(app, settings):
+    build(app)
+    bring_up_to_date(app)
+    catch_up(app)
+    views = execute(settings, "SELECT table_name FROM information_schema.views "
+                              "WHERE table_schema = current_schema() ORDER BY 1")
+    assert ("follow_up_items",) in views and ("network_contacts",) in views and ("audit_events",) in views
+
+    for name in PROJECTIONS:
+        rebuild_projection(name, app)
+
+    assert execute(settings, "SELECT table_name FROM information_schema.views "
+                             "WHERE table_schema = current_schema() ORDER BY 1") == views
+    for (view,) in views:
+        execute(settings, f"SELECT * FROM {view} LIMIT 1")
