@@ -58,6 +58,17 @@ from projections.paging import PagedProjection, PagedView
 AFTER_EVERYTHING = datetime(2100, 1, 1, tzinfo=UTC)
 
 
+# The view follow_up_items: every item, from two kinds of rows, each a relation with the view's columns.
+ITEM_COLUMNS = "candidacy_id, kind, contact_id, opened_at, candidate_id, owner_id, team, due_from, due_by, done_at, flags, reason"
+ITEM_SOURCES = (
+    "{schema}.follow_up_candidacy_items",
+    "(SELECT s.candidacy_id, 'stay_in_touch'::text AS kind, s.contact_id, sc.opened_at, s.candidate_id, "
+    "    s.owner_id, s.team, sc.due_from, sc.due_by, NULL::timestamptz AS done_at, '{{}}'::text[] AS flags, sc.reason "
+    "FROM {schema}.follow_up_stay_in_touch AS s "
+    "JOIN {schema}.follow_up_stay_in_touch_schedules AS sc USING (contact_id, timezone))",
+)
+
+
 @dataclass
 class CandidacyRow:
     facts: CandidacyFacts
@@ -139,16 +150,9 @@ class FollowUpQueueView(PagedView):
                     IF to_regclass('{schema}.follow_up_items') IS NULL
                        OR (SELECT relkind FROM pg_class WHERE oid = to_regclass('{schema}.follow_up_items')) = 'v'
                     THEN
-                        CREATE OR REPLACE VIEW {schema}.follow_up_items AS
-                        SELECT candidacy_id, kind, contact_id, opened_at, candidate_id, owner_id, team, due_from,
-                               due_by, done_at, flags, reason
-                        FROM {schema}.follow_up_candidacy_items
-                        UNION ALL
-                        SELECT s.candidacy_id, 'stay_in_touch', s.contact_id, sc.opened_at, s.candidate_id,
-                               s.owner_id, s.team, sc.due_from, sc.due_by, NULL::timestamptz, '{{}}'::text[],
-                               sc.reason
-                        FROM {schema}.follow_up_stay_in_touch AS s
-                        JOIN {schema}.follow_up_stay_in_touch_schedules AS sc USING (contact_id, timezone);
+                        CREATE OR REPLACE VIEW {schema}.follow_up_items AS """
+                + " UNION ALL ".join(f"SELECT {ITEM_COLUMNS} FROM {source} AS items" for source in ITEM_SOURCES)
+                + """;
                     END IF;
                 END $$""",
             )

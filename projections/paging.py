@@ -267,22 +267,24 @@ def catch_up_together(
     return total
 
 
-# A catch-up this long changes the read models' tables enough to mislead the query planner:
-# with the statistics of the empty tables it scans a team's whole queue for a page of it.
+# A catch-up this long changes the read models' tables enough to mislead the query planner (with
+# the statistics of the empty tables it scans a team's whole queue for a page of it), and leaves
+# rows moved many times behind in the indexes (the stay-in-touch schedules': a page of the queue
+# in due order then steps over thousands of dead entries before its first live one).
 ANALYZE_AFTER_EVENTS = 10_000
 
 
 def analyze_tables(workers: Sequence[ProjectionWorker]) -> None:
-    """ANALYZE the tables of the workers' schemas now, rather than when autovacuum gets there."""
+    """VACUUM and ANALYZE the tables of the workers' schemas now, rather than when autovacuum gets there."""
     for datastore in {worker.projection.view.datastore.schema: worker.projection.view.datastore
                       for worker in workers}.values():
-        with datastore.get_connection() as conn:
-            tables = [row["table_name"] for row in conn.execute(
+        with connect_apart(datastore) as conn:  # VACUUM runs outside a transaction
+            tables = [row[0] for row in conn.execute(
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
                 "AND table_type = 'BASE TABLE' ORDER BY table_name", (datastore.schema,)).fetchall()]
             for table in tables:
-                conn.execute(SQL("ANALYZE {}.{}").format(Identifier(datastore.schema), Identifier(table)))
-        log.info("analyzed the %s tables of %s after a catch-up", len(tables), datastore.schema)
+                conn.execute(SQL("VACUUM (ANALYZE) {}.{}").format(Identifier(datastore.schema), Identifier(table)))
+        log.info("vacuumed and analyzed the %s tables of %s after a catch-up", len(tables), datastore.schema)
 
 
 class LogFollower:

@@ -17,6 +17,7 @@ from domain.rules import follow_up_items
 from domain.values import CandidacyFacts, ContactFacts, FollowUpItem, FollowUpStatus
 from projections.analytics import THANK_YOU_FIGURES, check_in_figures
 from projections.facts_codec import facts_from_json
+from projections.follow_up_queue import ITEM_SOURCES
 
 # The eventsourcing library names its stored-events table after the application ("Followup").
 EVENTS_TABLE = "followup_events"
@@ -56,6 +57,30 @@ _STATUS = """CASE
     ELSE 'overdue' END"""
 
 
+# Each open status as a condition on the dates, as _STATUS derives it for an item not done.
+_OPEN_STATUS_CONDITIONS = {
+    FollowUpStatus.UPCOMING.value: "%(now)s < due_from",
+    FollowUpStatus.DUE.value: "(due_from <= %(now)s AND %(now)s <= due_by)",
+    FollowUpStatus.OVERDUE.value: "due_by < %(now)s",
+}
+
+
+def _status_filter(statuses: Sequence[str]) -> str:
+    """The items of these statuses at `now`, spelled out on the dates where it can be: the planner
+    estimates such conditions well (and reads `due_by` ranges from the indexes), a CASE not at all.
+    Nothing is done after now: an item not done is one whose done_at is NULL."""
+    open_statuses = [status for status in _OPEN_STATUS_CONDITIONS if status in statuses]
+    if len(open_statuses) == len(_OPEN_STATUS_CONDITIONS):
+        open_condition = "done_at IS NULL"
+    elif open_statuses:
+        open_condition = f"done_at IS NULL AND ({' OR '.join(_OPEN_STATUS_CONDITIONS[s] for s in open_statuses)})"
+    else:
+        open_condition = "FALSE"
+    if FollowUpStatus.DONE.value in statuses:
+        return f"(done_at IS NOT NULL OR ({open_condition}))"
+    return open_condition
+
+
 def follow_up_items_page(
     conn: Connection[DictRow],
     schema: str,
@@ -71,7 +96,7 @@ def follow_up_items_page(
     params: dict[str, Any] = {
         "now": now, "all_teams": scope.all_teams, "team": scope.team,
         "candidacy_id": filters.candidacy_id, "candidate_id": filters.candidate_id,
-        "owner_id": filters.owner_id, "kind": filters.kind, "statuses": list(statuses),
+        "owner_id": filters.owner_id, "kind": filters.kind,
         "no_contact": NO_CONTACT, "limit": limit, "has_after": after is not None,
     }
     if after is not None:
@@ -81,26 +106,31 @@ def follow_up_items_page(
     # Spelled out rather than parameterised, so that the planner can use the (team, due_by) index
     # on open items: an open item is one not done yet, and nothing is done after now.
     team_filter = "TRUE" if scope.all_teams else ("team = %(team)s" if scope.team is not None else "team IS NULL")
-    open_filter = "done_at IS NULL" if FollowUpStatus.DONE.value not in statuses else "TRUE"
-    statement = _sql(
-        f"""SELECT * FROM (
+    status_filter = _status_filter(statuses)
+    order = 'due_by, candidacy_id, kind COLLATE "C", sort_contact, opened_at'
+    # The page of each kind of row, then the page of both: the view follow_up_items would give the
+    # same rows, but its stay_in_touch rows come from a join, which the planner would compute whole
+    # and sort, where a page asked of it alone walks the schedules in due_by order.
+    branches = [
+        f"""(SELECT * FROM (
             SELECT kind, candidacy_id, candidate_id, contact_id, opened_at, due_from, due_by, done_at, flags,
                    reason, COALESCE(contact_id, %(no_contact)s) AS sort_contact, {_STATUS} AS status
-            FROM {{schema}}.follow_up_items
-            WHERE {team_filter} AND {open_filter}
+            FROM {source} AS items
+            WHERE {team_filter} AND {status_filter}
               AND (%(candidacy_id)s::uuid IS NULL OR candidacy_id = %(candidacy_id)s)
               AND (%(candidate_id)s::uuid IS NULL OR candidate_id = %(candidate_id)s)
               AND (%(owner_id)s::uuid IS NULL OR owner_id = %(owner_id)s)
               AND (%(kind)s::text IS NULL OR kind = %(kind)s)
         ) AS items
-        WHERE status = ANY(%(statuses)b)
-          AND (NOT %(has_after)s OR (due_by, candidacy_id, kind COLLATE "C", sort_contact, opened_at)
+        WHERE (NOT %(has_after)s OR (due_by, candidacy_id, kind COLLATE "C", sort_contact, opened_at)
                > (%(a_due_by)s::timestamptz, %(a_candidacy)s::uuid, %(a_kind)s::text COLLATE "C",
                   %(a_contact)s::uuid, %(a_opened)s::timestamptz))
-        ORDER BY due_by, candidacy_id, kind COLLATE "C", sort_contact, opened_at
-        LIMIT %(limit)s""",
-        schema,
-    )
+        ORDER BY {order}
+        LIMIT %(limit)s)"""
+        for source in ITEM_SOURCES
+    ]
+    statement = _sql(f"SELECT * FROM ({' UNION ALL '.join(branches)}) AS page ORDER BY {order} LIMIT %(limit)s",
+                     schema)
     return list(conn.execute(statement, params).fetchall())
 
 

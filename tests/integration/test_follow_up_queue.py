@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 import pytest
 from psycopg import sql
+from psycopg.rows import dict_row
 
 from domain.application import Actor, FollowupApplication
-from domain.rules import follow_up_items
-from domain.values import Channel, InterviewFormat, NoteKind, Outcome, Role
+from domain.rules import follow_up_items, status_at
+from domain.values import Channel, FollowUpStatus, InterviewFormat, NoteKind, Outcome, Role
 from infra.eventstore import open_application
 from infra.settings import Settings
 from projections.follow_up_queue import AFTER_EVERYTHING
+from projections.queries import ItemFilters, TeamScope, follow_up_items_page, item_key
 
 NOW = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
 ACTOR = Actor(uuid.UUID(int=1), "test")
@@ -118,3 +121,45 @@ def test_the_background_worker_follows_new_events(workers, app: FollowupApplicat
         assert check_in[4] == NOW
     finally:
         worker.stop()
+
+
+def test_a_page_of_the_queue_holds_the_items_of_the_statuses_asked_at_any_moment(
+    workers, app: FollowupApplication, settings: Settings
+):
+    """Thank-you, check-in, LinkedIn and stay-in-touch items of several candidacies, paged through two
+    at a time for every set of statuses at moments among and after their windows: each page
+    run holds exactly the items whose status (as the rules derive it) was asked, in the queue's order."""
+    recruiter, candidacy, lee, kim, held_at = _story(app)
+    other = app.open_candidacy(app.register_candidate("Ari", owner_id=recruiter.id, by=ACTOR).id, "Mercy", "ER RN",
+                               timezone="America/Chicago", by=ACTOR).id
+    app.record_interview(other, held_at - timedelta(days=20), [kim], InterviewFormat.VIDEO, by=ACTOR)
+    app.record_outcome(other, Outcome.HIRED, held_at - timedelta(days=10), by=ACTOR)
+    (worker,) = workers(app, names=["follow_up_queue"])
+    worker.catch_up()
+
+    with psycopg.connect(settings.database_url, row_factory=dict_row) as conn:
+        everything = conn.execute(
+            sql.SQL("SELECT candidacy_id, kind, contact_id, due_from, due_by, done_at FROM {}.follow_up_items").format(
+                sql.Identifier(settings.schema_name))).fetchall()
+        assert {row["kind"] for row in everything} == {"thank_you", "check_in", "connect_linkedin", "stay_in_touch"}
+        statuses = [status.value for status in FollowUpStatus]
+        # The queue is read now: after every fact recorded (as_of reads take another path).
+        for now in (held_at + timedelta(hours=3), held_at + timedelta(days=6), held_at + timedelta(days=100),
+                    held_at + timedelta(days=400)):
+            for size in range(1, len(statuses) + 1):
+                for asked in itertools.combinations(statuses, size):
+                    expected = sorted(
+                        (row["candidacy_id"], row["kind"], row["contact_id"]) for row in everything
+                        if status_at(row["due_from"], row["due_by"], row["done_at"], now).value in asked
+                    )
+                    seen, after = [], None
+                    while page := follow_up_items_page(
+                        conn, settings.schema_name, now=now, scope=TeamScope(False, "ICU"), filters=ItemFilters(),
+                        statuses=asked, after=after, limit=2,
+                    ):
+                        assert all(item["status"] in asked for item in page)
+                        seen.extend(page)
+                        after = item_key(page[-1])
+                    assert [item_key(item) for item in seen] == sorted(item_key(item) for item in seen)
+                    assert sorted((i["candidacy_id"], i["kind"], i["contact_id"]) for i in seen) == expected, (
+                        now, asked)
