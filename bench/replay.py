@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import resource
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -13,6 +13,7 @@ from multiprocessing import get_context
 import psycopg
 from psycopg import sql
 
+from bench.environment import peak_rss_mb
 from bench.generator import load_history
 from infra.eventstore import database_url, open_application
 from infra.settings import Settings
@@ -34,7 +35,9 @@ def _replay_compliance(url: str, schema: str) -> tuple[float, float, int, float]
         seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     finally:
         app.close()
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
+    # VmHWM, this process image's own peak: ru_maxrss would also count the parent's memory this
+    # process was forked with before it ran the interpreter afresh (spawn is fork then exec).
+    peak_mb = peak_rss_mb(os.getpid())
     return seconds, cpu_seconds, report.position, peak_mb
 
 

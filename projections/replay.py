@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -11,7 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import Mapper, Notification
+from eventsourcing.persistence import InterfaceError, Mapper, Notification, OperationalError
 from eventsourcing.utils import get_topic, resolve_topic
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
@@ -37,6 +39,8 @@ from domain.values import (
 )
 from infra.personal_data import decode_page, topic_has_personal_fields
 from infra.transcoder import FollowupTranscoder
+
+log = logging.getLogger(__name__)
 
 # Log positions read per query (a range this wide, not this many events of the topics asked for).
 PAGE_SIZE = 5000
@@ -319,6 +323,11 @@ Row = tuple[int, UUID, int, str, bytes]
 # ones: what is decoded of them is let go while still young, so the garbage collector does not move
 # a page's worth of short-lived objects into its oldest generation (which it then rescans in full).
 ROWS_AT_A_TIME = 200
+# As the recorder does (infra.recorder): a connection dropped once (a restarted server, a failover)
+# is tried again on another; a database that stays away fails the report within about two pool
+# timeouts (a report asked over HTTP answers 503 then, as every read does).
+READ_ATTEMPTS = 2
+READ_RETRY_WAIT_S = 0.2
 
 
 class _LogRows:
@@ -329,11 +338,11 @@ class _LogRows:
     (the stored states are sent as they are, not hex-escaped by the server and unescaped here) and as
     tuples, which halves what reading the log costs a replay of a million events."""
 
-    def __init__(self, app: FollowupApplication, topics: Sequence[str], page_size: int,
+    def __init__(self, app: FollowupApplication, topics: Sequence[str], page_size: int | None,
                  progress: Progress | None) -> None:
         self.recorder = app.recorder
         self.topics = list(topics)
-        self.page_size = page_size
+        self.page_size = page_size or PAGE_SIZE
         self.progress = progress
         self.decoded = 0  # counted by the reader, for the progress bar's rate
 
@@ -352,11 +361,22 @@ class _LogRows:
             # notification index, whatever the planner's statistics say about the topics asked for.
             stop = min(position + self.page_size, head)
             params = (position + 1, stop, self.topics) if self.topics else (position + 1, stop)
-            with recorder.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row,
-                                                                          binary=True) as curs:
-                curs.execute(statement, params, prepare=True)
-                while rows := curs.fetchmany(ROWS_AT_A_TIME):
-                    yield rows
+            for attempt in range(1, READ_ATTEMPTS + 1):
+                try:
+                    with recorder.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row,
+                                                                                  binary=True) as curs:
+                        # The window's rows all arrive here: a connection lost during execute
+                        # has given nothing yet, and the window is asked again.
+                        curs.execute(statement, params, prepare=True)
+                        while rows := curs.fetchmany(ROWS_AT_A_TIME):
+                            yield rows
+                    break
+                except (InterfaceError, OperationalError):
+                    if attempt == READ_ATTEMPTS:
+                        raise
+                    log.warning("reading the log for a replay failed (attempt %s of %s); reading again",
+                                attempt, READ_ATTEMPTS)
+                    time.sleep(READ_RETRY_WAIT_S)
             position = stop
             if self.progress is not None:
                 self.progress(position, head, self.decoded)
@@ -374,7 +394,7 @@ def read_log(
     *,
     known_at: datetime,
     topics: Sequence[str] = (),
-    page_size: int = PAGE_SIZE,
+    page_size: int | None = None,
     progress: Progress | None = None,
 ) -> Iterator[tuple[int, DomainEventProtocol[UUID]]]:
     """(position, event) for each event of `topics` (all when empty) recorded by known_at, in log order."""
@@ -396,7 +416,7 @@ def read_fields(
     *,
     known_at: datetime,
     topics: Sequence[str],
-    page_size: int = PAGE_SIZE,
+    page_size: int | None = None,
     progress: Progress | None = None,
 ) -> Iterator[tuple[int, str, Mapping[str, Any]]]:
     """(position, topic, fields) for each event of `topics` recorded by known_at, in log order: the

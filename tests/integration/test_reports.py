@@ -19,6 +19,7 @@ from domain.values import Channel, InterviewFormat, NoteKind, Role
 from infra.eventstore import open_application
 from infra.settings import Settings
 from projections.queries import ItemFilters, TeamScope, follow_up_items_page
+from projections import replay as replay_module
 from projections.replay import ReportScope
 from projections.report_html import chart_titles, render_html
 from projections.reports import AuditFilters, build_report
@@ -198,3 +199,28 @@ def test_the_html_report_carries_every_chart(generated):
         assert "as known at" in page
         # Self-contained: nothing to run, nothing to fetch.
         assert "<script" not in page and "<link" not in page and 'src="http' not in page
+
+
+def test_a_replay_reads_on_when_its_connection_to_the_log_is_lost(
+    generated, monkeypatch, caplog, settings: Settings, database_url: str
+):
+    as_of = datetime.now(UTC)
+    whole = build_report(generated, "compliance", as_of=as_of, known_at=as_of)
+    monkeypatch.setattr(replay_module, "PAGE_SIZE", 500)  # several windows of the log, and a drop between two
+    dropped = []
+
+    def drop_the_replays_connection(position: int, head: int, decoded: int) -> None:
+        """After the first window: ends the server side of every connection this test's schema was read on,
+        the replay's next one among them."""
+        if not dropped:
+            with psycopg.connect(database_url, autocommit=True) as conn:
+                dropped.extend(conn.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+                    "AND query LIKE %s", (f'%{settings.schema_name}%',),
+                ).fetchall())
+
+    with caplog.at_level("WARNING", logger="projections.replay"):
+        again = build_report(generated, "compliance", as_of=as_of, known_at=as_of, progress=drop_the_replays_connection)
+
+    assert dropped and "reading the log for a replay failed" in caplog.text
+    assert again.figures == whole.figures and again.rows == whole.rows
