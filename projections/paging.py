@@ -257,8 +257,6 @@ def catch_up_together(
     reader = PageReader(app, topics_of(workers), page_size)
     try:
         while count := apply_next_page(app, workers, page_size, reader):
-            if VACUUM_EVERY_EVENTS and (total + count) // VACUUM_EVERY_EVENTS > total // VACUUM_EVERY_EVENTS:
-                analyze_tables(workers)
             total += count
             if progress is not None:
                 progress(min(worker.known_position() for worker in workers))
@@ -274,11 +272,6 @@ def catch_up_together(
 # rows moved many times behind in the indexes (the stay-in-touch schedules': a page of the queue
 # in due order then steps over thousands of dead entries before its first live one).
 ANALYZE_AFTER_EVENTS = 10_000
-# And during a long catch-up, now and then: each event rewrites a row or more (a candidacy's facts,
-# its items), and on a log written as things happen, pages come back to the same candidacies week
-# after week; autovacuum, paced for a live load, falls behind, and every lookup wades through
-# the dead rows.
-VACUUM_EVERY_EVENTS = 200_000
 
 
 def analyze_tables(workers: Sequence[ProjectionWorker]) -> None:
