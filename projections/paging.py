@@ -297,6 +297,7 @@ class LogFollower:
         self.page_size = page_size
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._vacuum: threading.Thread | None = None
         self.error: BaseException | None = None
 
     def start(self) -> None:
@@ -308,6 +309,23 @@ class LogFollower:
         self._stopping.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        if self._vacuum is not None:
+            self._vacuum.join(timeout)
+
+    def _vacuum_aside(self) -> None:
+        """VACUUM and ANALYZE the read models in a thread of their own, one at a time: they take
+        seconds on large tables, and meanwhile this thread goes on applying what is written (a
+        read waits for it to catch up). VACUUM does not block the pages' writes, nor they it."""
+        if self._vacuum is not None and self._vacuum.is_alive():
+            return
+        def vacuum() -> None:
+            try:
+                analyze_tables(self.workers)
+            except Exception:  # the database went away: autovacuum gets there later, and so does the next catch-up
+                log.warning("vacuuming the read models after a catch-up failed", exc_info=True)
+
+        self._vacuum = threading.Thread(target=vacuum, daemon=True, name="read-model-vacuum")
+        self._vacuum.start()
 
     def run_forever(self) -> None:
         """Follow the log until stopped (in this thread)."""
@@ -325,7 +343,7 @@ class LogFollower:
                             if self._stopping.is_set():
                                 return
                         if applied >= ANALYZE_AFTER_EVENTS:
-                            analyze_tables(self.workers)
+                            self._vacuum_aside()
                         # Sleep until the recorder's NOTIFY (or a second, as a safety net).
                         for _ in listener.notifies(timeout=1.0, stop_after=1):
                             pass

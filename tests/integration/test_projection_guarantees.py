@@ -20,6 +20,7 @@ from domain.values import Channel, NoteKind, Role
 from infra.eventstore import open_application
 from infra.settings import Settings
 from projections.rebuild import rebuild_projection
+from projections import paging
 from projections.paging import catch_up_together
 from projections.registry import PROJECTIONS, open_workers
 from tests.commands import commands, run_command
@@ -217,3 +218,36 @@ def test_a_long_catch_up_leaves_the_planner_statistics_of_the_tables_it_filled(w
             )
         ).fetchone()
     assert counted > 0 and estimated == counted  # ANALYZE counted them; never analyzed, it would say -1
+
+
+def test_a_follower_that_caught_up_a_long_way_vacuums_and_analyzes_beside_its_work(
+    workers, settings: Settings, monkeypatch
+):
+    monkeypatch.setattr(paging, "ANALYZE_AFTER_EVENTS", 1)  # as a catch-up of ANALYZE_AFTER_EVENTS would
+    app = open_application(settings)
+    try:
+        candidacies, contacts = seed(app, candidacies=3)
+        for candidacy in candidacies:
+            app.record_interview(candidacy, datetime.now(UTC) - timedelta(days=1), contacts, by=ACTOR)
+        (worker,) = workers(app, names=["follow_up_queue"])
+        worker.start()
+        assert worker.wait_for(app.recorder.max_notification_id(), timeout=30)
+        table = sql.Identifier(settings.schema_name, "follow_up_candidacy_items")
+        with psycopg.connect(settings.database_url, autocommit=True) as conn:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                vacuumed, estimated, counted = conn.execute(
+                    sql.SQL("SELECT (SELECT last_vacuum IS NOT NULL FROM pg_stat_user_tables WHERE relid = {}::regclass), "
+                            "(SELECT reltuples FROM pg_class WHERE oid = {}::regclass), (SELECT count(*) FROM {})").format(
+                        sql.Literal(f"{settings.schema_name}.follow_up_candidacy_items"),
+                        sql.Literal(f"{settings.schema_name}.follow_up_candidacy_items"), table)
+                ).fetchone()
+                if vacuumed:
+                    break
+                time.sleep(0.2)
+        assert vacuumed and counted > 0 and estimated == counted
+        # And the follower goes on following.
+        app.record_interview(candidacies[0], datetime.now(UTC) - timedelta(hours=1), contacts[:1], by=ACTOR)
+        assert worker.wait_for(app.recorder.max_notification_id(), timeout=30)
+    finally:
+        app.close()
