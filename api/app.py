@@ -26,12 +26,13 @@ from api.metrics import ApiMetrics
 from api.routes import (
     analytics, audit, candidacies, candidates, contacts, erasure, follow_ups, network, operations, recruiters, reports,
 )
+from domain.application import FollowupApplication
 from infra.eventstore import database_url, one_process_at_a_time, open_application
 from infra.recorder import check_connection
 from infra.settings import Settings, get_settings
-from projections.paging import LogFollower
+from projections.paging import LogFollower, ProjectionWorker
 from projections.registry import open_workers
-from projections.versions import bring_up_to_date
+from projections.versions import bring_up_to_date, read_models_of_another_version
 
 log = logging.getLogger(__name__)
 
@@ -68,21 +69,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+# How often an API process that applies no events looks again for read models rebuilt to its version.
+REBUILD_POLL_S = 1.0
+
+
 def _open(app: FastAPI, settings: Settings) -> None:
-    with one_process_at_a_time(settings):
-        application = open_application(settings)
-        if settings.run_projections:
-            # Before any worker opens its tables: a read model built by another version is rebuilt first.
-            bring_up_to_date(application, policy=settings.policy())
-        workers = open_workers(application, policy=settings.policy())
-        # Checked before each use, so connections the server dropped are replaced, not handed out;
-        # a bounded wait for a free one, so a busy or absent database is a 503, not a hang.
-        pool: ConnectionPool[Any] = ConnectionPool(
-            database_url(settings), min_size=1, max_size=4, open=True, timeout=settings.db_pool_timeout,
-            check=check_connection, kwargs={"autocommit": True, "row_factory": dict_row},
-        )
-        idempotency = IdempotencyStore(pool, settings.schema_name)
-        idempotency.create_table()
+    application, workers, pool, idempotency = _open_under_lock(settings)
     # Without them the workers still tell the API how far the projections (run elsewhere) have got.
     if settings.run_projections:
         # One thread reads the log once per page for every read model.
@@ -97,6 +89,43 @@ def _open(app: FastAPI, settings: Settings) -> None:
     # stalled every request for 100-150 ms a few times a minute under load; frozen, it is not walked.
     gc.collect()
     gc.freeze()
+
+
+def _open_under_lock(
+    settings: Settings,
+) -> tuple[FollowupApplication, list[ProjectionWorker], ConnectionPool[Any], IdempotencyStore]:
+    """The application, its read models' workers, the read pool and the idempotency store, opened
+    one process at a time. A process that applies no events waits until every read model is
+    built by its version: an older version's tables are not its to read, nor to create new ones
+    beside, and a projection process of its release rebuilds them."""
+    announced = False
+    while True:
+        with one_process_at_a_time(settings):
+            application = open_application(settings)
+            if settings.run_projections:
+                # Before any worker opens its tables: a read model built by another version is rebuilt first.
+                bring_up_to_date(application, policy=settings.policy())
+                stale = []
+            else:
+                stale = read_models_of_another_version(application)
+            if not stale:
+                workers = open_workers(application, policy=settings.policy())
+                # Checked before each use, so connections the server dropped are replaced, not handed out;
+                # a bounded wait for a free one, so a busy or absent database is a 503, not a hang.
+                pool: ConnectionPool[Any] = ConnectionPool(
+                    database_url(settings), min_size=1, max_size=4, open=True, timeout=settings.db_pool_timeout,
+                    check=check_connection, kwargs={"autocommit": True, "row_factory": dict_row},
+                )
+                idempotency = IdempotencyStore(pool, settings.schema_name)
+                idempotency.create_table()
+                return application, workers, pool, idempotency
+            application.close()
+        # Outside the lock, which the projection process takes to rebuild them.
+        if not announced:
+            log.warning("read models %s were built by another version of their projections: waiting for "
+                        "`followup projections run` of this release to rebuild them", ", ".join(stale))
+            announced = True
+        time.sleep(REBUILD_POLL_S)
 
 
 def _close(app: FastAPI) -> None:

@@ -62,6 +62,18 @@ def read_model_state(app: FollowupApplication, name: str) -> tuple[bool, bool]:
     return has_tables, has_tables and recorded == PROJECTIONS[name][0].version
 
 
+def read_models_of_another_version(app: FollowupApplication) -> list[str]:
+    """The read models whose tables were built by another version of their projection."""
+    datastore: PostgresDatastore = app.recorder.datastore  # type: ignore[attr-defined]
+    stale = []
+    for name, (projection, _) in PROJECTIONS.items():
+        with datastore.transaction(commit=True) as curs:
+            has_tables, recorded = _state(curs, datastore.schema, name)
+        if has_tables and (recorded if recorded is not None else UNRECORDED_VERSION) != projection.version:
+            stale.append(name)
+    return stale
+
+
 def record_version(app: FollowupApplication, name: str) -> None:
     """Say that the read model's tables are now built by this version of its projection."""
     datastore: PostgresDatastore = app.recorder.datastore  # type: ignore[attr-defined]

@@ -8,8 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
+from fastapi.testclient import TestClient
 from psycopg import sql
 
+from api import app as api_app
+from api.app import create_app
 from domain.application import Actor
 from domain.values import Outcome, Role
 from infra.eventstore import open_application
@@ -168,3 +171,34 @@ def test_a_rebuild_leaves_every_sql_view_of_the_read_model_in_place(app, setting
                              "WHERE table_schema = current_schema() ORDER BY 1") == views
     for (view,) in views:
         execute(settings, f"SELECT * FROM {view} LIMIT 1")
+
+
+def test_an_api_process_that_applies_no_events_waits_for_read_models_rebuilt_to_its_version(
+    app, settings, monkeypatch, caplog
+):
+    """`followup serve --no-projections` started before the projection process of its release: it
+    neither reads an older version's tables nor creates its own beside them, but waits for the rebuild."""
+    build(app)
+    bring_up_to_date(app)
+    catch_up(app)
+    execute(settings, f"UPDATE {VERSIONS_TABLE} SET version = version - 1 WHERE name = 'follow_up_queue'")
+    monkeypatch.setattr(api_app, "REBUILD_POLL_S", 0.1)
+    opened, done = threading.Event(), threading.Event()
+
+    def serve() -> None:
+        with TestClient(create_app(settings.model_copy(update={"run_projections": False}))) as client:
+            assert client.get("/healthz").status_code == 200
+            opened.set()
+            done.wait(30)
+
+    server = threading.Thread(target=serve, daemon=True)
+    with caplog.at_level("WARNING", logger="api.app"):
+        server.start()
+        assert not opened.wait(2)
+        assert "read models follow_up_queue were built by another version" in caplog.text
+
+        assert bring_up_to_date(app) == ["follow_up_queue"]  # what `followup projections run` does first
+
+        assert opened.wait(20), "the API process did not start once the read model was rebuilt"
+    done.set()
+    server.join(10)
