@@ -318,6 +318,7 @@ class LogFollower:
         read waits for it to catch up). VACUUM does not block the pages' writes, nor they it."""
         if self._vacuum is not None and self._vacuum.is_alive():
             return
+
         def vacuum() -> None:
             try:
                 analyze_tables(self.workers)

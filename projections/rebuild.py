@@ -16,8 +16,8 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any
 from contextlib import contextmanager
+from typing import Any
 
 from eventsourcing.postgres import PostgresDatastore
 from psycopg.sql import SQL, Identifier

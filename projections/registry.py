@@ -33,13 +33,9 @@ def open_projection(
     from projections.versions import read_model_state, record_version  # here: they import this module
 
     projection_class, view_class = PROJECTIONS[name]
-    # Single-row tracking: the row a page locks to apply events exactly once (see PagedView).
-    # A worker uses one connection at a time: a small pool keeps PostgreSQL's connection slots free.
-    env = {**dict(app.env), "SINGLE_ROW_TRACKING": "y", "POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "2"}
+    env = _view_environment(app, schema)
     has_tables = True
-    if schema is not None:
-        env["POSTGRES_SCHEMA"] = schema
-    else:
+    if schema is None:
         has_tables, built_by_this_version = read_model_state(app, name)
         if built_by_this_version:
             # Its tables are there, as this version builds them: no DDL. Even CREATE INDEX IF NOT EXISTS
@@ -57,13 +53,22 @@ def open_projection(
 
 def create_statements(name: str, app: FollowupApplication, schema: str) -> list[Any]:
     """The DDL of the read model's tables, indexes and SQL views in `schema`, not run."""
-    env = {**dict(app.env), "SINGLE_ROW_TRACKING": "y", "POSTGRES_POOL_SIZE": "1", "CREATE_TABLE": "n",
-           "POSTGRES_SCHEMA": schema}
+    env = {**_view_environment(app, schema), "CREATE_TABLE": "n"}
     view = InfrastructureFactory.construct(Environment(name, env)).tracking_recorder(PROJECTIONS[name][1])
     try:
         return list(view.sql_create_statements)
     finally:
         view.datastore.close()
+
+
+def _view_environment(app: FollowupApplication, schema: str | None) -> dict[str, str]:
+    """The library's settings for a read model's view: the application's, in `schema` if given."""
+    # Single-row tracking: the row a page locks to apply events exactly once (see PagedView).
+    # A worker uses one connection at a time: a small pool keeps PostgreSQL's connection slots free.
+    env = {**dict(app.env), "SINGLE_ROW_TRACKING": "y", "POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "2"}
+    if schema is not None:
+        env["POSTGRES_SCHEMA"] = schema
+    return env
 
 
 def open_workers(

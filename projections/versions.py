@@ -41,9 +41,7 @@ def bring_up_to_date(
     rebuilt = []
     for name in names or list(PROJECTIONS):
         version = PROJECTIONS[name][0].version
-        with datastore.transaction(commit=True) as curs:
-            has_tables, recorded = _state(curs, datastore.schema, name)
-        built_by = recorded if recorded is not None else UNRECORDED_VERSION
+        has_tables, recorded, built_by = _built_by(datastore, name)
         if has_tables and built_by != version:
             log.warning("read model %s was built by version %s of its projection, this is version %s: "
                         "rebuilding it", name, built_by, version)
@@ -67,9 +65,8 @@ def read_models_of_another_version(app: FollowupApplication) -> list[str]:
     datastore: PostgresDatastore = app.recorder.datastore  # type: ignore[attr-defined]
     stale = []
     for name, (projection, _) in PROJECTIONS.items():
-        with datastore.transaction(commit=True) as curs:
-            has_tables, recorded = _state(curs, datastore.schema, name)
-        if has_tables and (recorded if recorded is not None else UNRECORDED_VERSION) != projection.version:
+        has_tables, _, built_by = _built_by(datastore, name)
+        if has_tables and built_by != projection.version:
             stale.append(name)
     return stale
 
@@ -94,6 +91,14 @@ def _record(curs: Cursor[DictRow], schema: str, name: str, version: int) -> None
             "SET version = EXCLUDED.version, recorded_at = now()").format(Identifier(schema), Identifier(VERSIONS_TABLE)),
         (name, version),
     )
+
+
+def _built_by(datastore: PostgresDatastore, name: str) -> tuple[bool, int | None, int]:
+    """Whether the read model has tables, the version recorded for it, and the version that built
+    its tables (one recorded for none was built before versions were recorded)."""
+    with datastore.transaction(commit=True) as curs:
+        has_tables, recorded = _state(curs, datastore.schema, name)
+    return has_tables, recorded, recorded if recorded is not None else UNRECORDED_VERSION
 
 
 def _state(curs: Cursor[DictRow], schema: str, name: str) -> tuple[bool, int | None]:
