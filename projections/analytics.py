@@ -41,7 +41,13 @@ from domain.values import (
     NoteKind,
 )
 from projections.facts_codec import facts_from_json, facts_to_json_text
-from projections.follow_up_queue import AFTER_EVERYTHING, apply_candidacy_events, group_candidacy_events, opened_facts
+from projections.follow_up_queue import (
+    AFTER_EVERYTHING,
+    CANDIDACY_FOLDS,
+    FactsInProgress,
+    candidacies_to_read,
+    opened_facts,
+)
 from projections.paging import PagedProjection, PagedView
 
 # Check-in timings stored once known; `missing` (window closed, nothing sent) and
@@ -293,6 +299,11 @@ class AnalyticsView(PagedView):
         self._insert_tracking(curs, tracking)
 
 
+# Catching up, analytics takes up to this many events in one transaction, so a candidacy whose
+# events are spread over many pages is evaluated once (as for the follow-up queue, see its BATCH_EVENTS).
+BATCH_EVENTS = 200_000
+
+
 class AnalyticsProjection(PagedProjection[AnalyticsView]):
     name = "analytics"
     topics = tuple(
@@ -303,35 +314,69 @@ class AnalyticsProjection(PagedProjection[AnalyticsView]):
         )
     )
 
+    batch_events = BATCH_EVENTS
+
+    def start_batch(self) -> AnalyticsBatch:
+        return AnalyticsBatch(self)
+
     def process_page(self, events: Sequence[DomainEventProtocol[UUID]], tracking: Tracking) -> None:
-        view = self.view
+        batch = self.start_batch()
+        batch.add(events)
+        batch.write(tracking)
+
+
+
+class AnalyticsBatch:
+    """Events taken in for one transaction: each changed candidacy's facts, moved on by its events as
+    they come (read from the tables the first time the batch meets the candidacy). Its rows are
+    computed when the batch is written."""
+
+    def __init__(self, projection: AnalyticsProjection) -> None:
+        self.projection = projection
+        self.candidacies: dict[UUID, CandidacyRow] = {}
+        self.facts: dict[UUID, FactsInProgress] = {}
+        self.opened: set[UUID] = set()  # opened in the batch: no rows stored for them yet
+
+    def add(self, events: Sequence[DomainEventProtocol[UUID]]) -> None:
+        view = self.projection.view
+        if unknown := candidacies_to_read(events, self.facts.keys()):
+            # Read outside the batch's transaction: if another worker writes meanwhile, the tracking row
+            # has moved when this batch is written, and the batch is dropped (PositionMoved).
+            with view.datastore.transaction(commit=False) as curs:
+                for candidacy_id, row in view.load_candidacies(curs, unknown).items():
+                    self.candidacies[candidacy_id] = row
+                    self.facts[candidacy_id] = FactsInProgress(row.facts)
+        for event in events:
+            if (fold := CANDIDACY_FOLDS.get(type(event))) is not None:
+                fold(self.facts[event.originator_id], event)
+            elif type(event) is Candidacy.Opened:
+                row = CandidacyRow(opened_facts(event), event.owner_id, event.team, event.company)
+                self.candidacies[event.originator_id] = row
+                self.facts[event.originator_id] = FactsInProgress(row.facts)
+                self.opened.add(event.originator_id)
+
+    def write(self, tracking: Tracking) -> None:
+        view, policy, candidacies = self.projection.view, self.projection.policy, self.candidacies
+        for candidacy_id, facts in self.facts.items():
+            candidacies[candidacy_id].facts = facts.facts()
         with view.datastore.transaction(commit=True) as curs:
             view.start_page(curs, tracking.application_name)
-            opened, later_events = group_candidacy_events(events)
-            candidacies = view.load_candidacies(curs, later_events.keys() - opened.keys())
-            for candidacy_id, event in opened.items():
-                candidacies[candidacy_id] = CandidacyRow(opened_facts(event), event.owner_id, event.team,
-                                                         event.company)
-            for candidacy_id, candidacy_events in later_events.items():
-                row = candidacies[candidacy_id]
-                row.facts = apply_candidacy_events(row.facts, candidacy_events)
-
             dirty = sorted(candidacies)
             candidacy_facts: list[CandidacyFact] = []
 
-            def page_interview_facts() -> Iterator[InterviewFact]:
+            def batch_interview_facts() -> Iterator[InterviewFact]:
                 for candidacy_id in dirty:
                     row = candidacies[candidacy_id]
-                    items = interview_items(row.facts, AFTER_EVERYTHING, policy=self.policy)
-                    candidacy_facts.append(candidacy_fact(row, items, self.policy))
+                    items = interview_items(row.facts, AFTER_EVERYTHING, policy=policy)
+                    candidacy_facts.append(candidacy_fact(row, items, policy))
                     yield from interview_facts(row, items)
 
             if dirty:
-                # A candidacy opened in this page has no rows stored yet.
-                view.delete_interviews(curs, [cid for cid in dirty if cid not in opened])
+                # A candidacy opened in this batch has no rows stored yet.
+                view.delete_interviews(curs, [cid for cid in dirty if cid not in self.opened])
                 # The rows are computed as they are copied in, so the server stores one batch while
                 # the next is computed; the candidacies' rows are gathered on the way.
-                view.insert_interviews(curs, page_interview_facts())
+                view.insert_interviews(curs, batch_interview_facts())
                 view.save_candidacies(curs, candidacy_facts)
             view.record_tracking(curs, tracking)
 

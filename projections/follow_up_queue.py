@@ -16,8 +16,8 @@ Its tables:
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from itertools import chain
 from typing import Any
@@ -439,49 +439,63 @@ class ContactChange:
     erased_at: datetime | None = None
 
 
-@dataclass
-class PageChanges:
-    """A page's events, grouped: per candidacy, per contact, and the new interviewer pairs."""
 
-    opened: dict[UUID, Candidacy.Opened] = field(default_factory=dict)
-    # Each candidacy's events after Opened, in log order.
-    candidacy_events: dict[UUID, list[Candidacy.Event]] = field(default_factory=dict)
-    contacts: dict[UUID, ContactChange] = field(default_factory=dict)
-    interviewers: set[tuple[UUID, UUID]] = field(default_factory=set)
+class FactsInProgress:
+    """A candidacy's facts being moved on by its events, one at a time, over the pages of a batch:
+    lists to append to, made into CandidacyFacts once, when the batch is written."""
 
-    @classmethod
-    def of(cls, events: Sequence[DomainEventProtocol[UUID]]) -> PageChanges:
-        page = cls(*group_candidacy_events(events))
-        for event in events:
-            if isinstance(event, Candidacy.Interview):
-                page.interviewers.update((c, event.originator_id) for c in event.interviewer_ids)
-            if isinstance(event, Contact.Erased):
-                change = page.contacts.setdefault(event.originator_id, ContactChange([]))
-                change.erased_at = min(filter(None, (change.erased_at, event.occurred_at)))
-            for contact_id in _contacts_touched(event):
-                change = page.contacts.setdefault(contact_id, ContactChange([]))
-                if isinstance(event, Contact.LinkedInConnected):
-                    change.linkedin_connected_at = min(
-                        filter(None, (change.linkedin_connected_at, event.connected_at))
-                    )
-                else:
-                    change.touches.append(event.occurred_at)
-        return page
+    __slots__ = ("base", "interviews", "deadlines", "notes", "check_ins", "outcome")
+
+    def __init__(self, facts: CandidacyFacts) -> None:
+        self.base = facts
+        self.interviews = list(facts.interviews)
+        self.deadlines = list(facts.deadlines)
+        self.notes = list(facts.notes)
+        self.check_ins = list(facts.check_ins)
+        self.outcome = facts.outcome
+
+    def facts(self) -> CandidacyFacts:
+        return replace(
+            self.base, interviews=tuple(self.interviews), deadlines=tuple(self.deadlines), notes=tuple(self.notes),
+            check_ins=tuple(self.check_ins), outcome=self.outcome,
+        )
 
 
-def group_candidacy_events(
-    events: Iterable[DomainEventProtocol[UUID]],
-) -> tuple[dict[UUID, Candidacy.Opened], dict[UUID, list[Candidacy.Event]]]:
-    """A page's candidacy events: each candidacy opened in it, and each candidacy's events after
-    Opened, in log order (so its stored facts are moved on once a page)."""
-    opened: dict[UUID, Candidacy.Opened] = {}
-    later: dict[UUID, list[Candidacy.Event]] = {}
-    for event in events:
-        if isinstance(event, Candidacy.Opened):
-            opened[event.originator_id] = event
-        elif isinstance(event, Candidacy.Event):
-            later.setdefault(event.originator_id, []).append(event)
-    return opened, later
+def _fold_interview(facts: FactsInProgress, event: Candidacy.Interview) -> None:
+    facts.interviews.append(InterviewRound(event.held_at, tuple(event.interviewer_ids), event.format))
+
+
+def _fold_deadline(facts: FactsInProgress, event: Candidacy.DeadlineStated) -> None:
+    facts.deadlines.append(StatedDeadline(event.decide_by, event.stated_at))
+
+
+def _fold_note(facts: FactsInProgress, event: Candidacy.NoteSent) -> None:
+    facts.notes.append(SentNote(event.contact_id, event.kind, event.channel, event.sent_at))
+
+
+def _fold_check_in(facts: FactsInProgress, event: Candidacy.CheckInSent) -> None:
+    facts.check_ins.append(SentCheckIn(event.channel, event.sent_at, event.contact_id))
+
+
+def _fold_outcome(facts: FactsInProgress, event: Candidacy.OutcomeRecorded) -> None:
+    facts.outcome = RecordedOutcome(event.outcome, event.occurred_at)
+
+
+# How each event of a candidacy after Opened moves its facts on, by the event's class: a page's
+# events are dispatched by their exact class (the log's events are decoded to these classes).
+CANDIDACY_FOLDS: dict[type, Callable[[FactsInProgress, Any], None]] = {
+    Candidacy.Interview: _fold_interview,
+    Candidacy.DeadlineStated: _fold_deadline,
+    Candidacy.NoteSent: _fold_note,
+    Candidacy.CheckInSent: _fold_check_in,
+    Candidacy.OutcomeRecorded: _fold_outcome,
+}
+
+
+def candidacies_to_read(events: Sequence[DomainEventProtocol[UUID]], known: Collection[UUID]) -> set[UUID]:
+    """The candidacies the events move on whose facts are neither known nor opened among the events."""
+    opened = {event.originator_id for event in events if type(event) is Candidacy.Opened}
+    return {event.originator_id for event in events if type(event) in CANDIDACY_FOLDS} - opened - set(known)
 
 
 def opened_facts(opened: Candidacy.Opened) -> CandidacyFacts:
@@ -493,6 +507,13 @@ def opened_facts(opened: Candidacy.Opened) -> CandidacyFacts:
 CONNECT_LINKEDIN = FollowUpKind.CONNECT_LINKEDIN.value
 STAY_IN_TOUCH = FollowUpKind.STAY_IN_TOUCH.value
 RELATIONSHIP_RULES = {STAY_IN_TOUCH: stay_in_touch_item, CONNECT_LINKEDIN: connect_linkedin_item}
+
+
+# Catching up, the queue takes up to this many events in one transaction. Each candidacy is evaluated
+# once a transaction, and in a log written as things happen its events are spread over weeks (20,000
+# events are about two weeks of a 50-recruiter agency). What a batch holds is each changed
+# candidacy's facts, not its events.
+BATCH_EVENTS = 200_000
 
 
 class FollowUpQueueProjection(PagedProjection[FollowUpQueueView]):
@@ -509,20 +530,81 @@ class FollowUpQueueProjection(PagedProjection[FollowUpQueueView]):
         )
     )
 
+    batch_events = BATCH_EVENTS
+
+    def start_batch(self) -> QueueBatch:
+        return QueueBatch(self)
+
     def process_page(self, events: Sequence[DomainEventProtocol[UUID]], tracking: Tracking) -> None:
-        view = self.view
-        page = PageChanges.of(events)
+        batch = self.start_batch()
+        batch.add(events)
+        batch.write(tracking)
+
+
+
+class QueueBatch:
+    """Events taken in for one transaction: each changed candidacy's facts, moved on by its events as
+    they come (read from the tables the first time the batch meets the candidacy), each contact's
+    change and the new interviewer pairs. The rules run when it is written, once per changed candidacy."""
+
+    def __init__(self, projection: FollowUpQueueProjection) -> None:
+        self.projection = projection
+        self.candidacies: dict[UUID, CandidacyRow] = {}
+        self.facts: dict[UUID, FactsInProgress] = {}
+        self.opened: set[UUID] = set()  # opened in the batch: no items stored for them yet
+        self.contacts: dict[UUID, ContactChange] = {}
+        self.interviewers: set[tuple[UUID, UUID]] = set()
+
+    def add(self, events: Sequence[DomainEventProtocol[UUID]]) -> None:
+        view = self.projection.view
+        if unknown := candidacies_to_read(events, self.facts.keys()):
+            # Read outside the batch's transaction: if another worker writes the queue meanwhile, the
+            # tracking row has moved when this batch is written, and the batch is dropped (PositionMoved).
+            with view.datastore.transaction(commit=False) as curs:
+                for candidacy_id, row in view.load_candidacies(curs, unknown).items():
+                    self.candidacies[candidacy_id] = row
+                    self.facts[candidacy_id] = FactsInProgress(row.facts)
+        for event in events:
+            kind = type(event)
+            if (fold := CANDIDACY_FOLDS.get(kind)) is not None:
+                fold(self.facts[event.originator_id], event)
+            if kind is Candidacy.Opened:
+                candidacy_id = event.originator_id
+                self.candidacies[candidacy_id] = CandidacyRow(opened_facts(event), event.owner_id, event.team)
+                self.facts[candidacy_id] = FactsInProgress(self.candidacies[candidacy_id].facts)
+                self.opened.add(candidacy_id)
+            elif kind is Candidacy.Interview:
+                for contact_id in event.interviewer_ids:
+                    self.interviewers.add((contact_id, event.originator_id))
+                    self._contact(contact_id).touches.append(event.occurred_at)
+            elif kind is Candidacy.NoteSent:
+                self._contact(event.contact_id).touches.append(event.occurred_at)
+            elif kind is Candidacy.CheckInSent:
+                if event.contact_id is not None:
+                    self._contact(event.contact_id).touches.append(event.occurred_at)
+            elif kind is Contact.NoteSent:
+                self._contact(event.originator_id).touches.append(event.occurred_at)
+            elif kind is Contact.LinkedInConnected:
+                change = self._contact(event.originator_id)
+                change.linkedin_connected_at = _earliest(change.linkedin_connected_at, event.connected_at)
+            elif kind is Contact.Erased:
+                change = self._contact(event.originator_id)
+                change.erased_at = _earliest(change.erased_at, event.occurred_at)
+
+    def _contact(self, contact_id: UUID) -> ContactChange:
+        change = self.contacts.get(contact_id)
+        if change is None:
+            change = self.contacts[contact_id] = ContactChange([])
+        return change
+
+    def write(self, tracking: Tracking) -> None:
+        view, policy = self.projection.view, self.projection.policy
+        candidacies, contact_changes = self.candidacies, self.contacts
+        for candidacy_id, facts in self.facts.items():
+            candidacies[candidacy_id].facts = facts.facts()
         with view.datastore.transaction(commit=True) as curs:
             view.start_page(curs, tracking.application_name)
             view.skip_jit(curs)
-            # Each changed candidacy's facts are read once (one query for the page) and moved on
-            # by all its events of the page, so the rules run once per candidacy per page.
-            candidacies = view.load_candidacies(curs, page.candidacy_events.keys() - page.opened.keys())
-            for candidacy_id, opened in page.opened.items():
-                candidacies[candidacy_id] = CandidacyRow(opened_facts(opened), opened.owner_id, opened.team)
-            for candidacy_id, candidacy_events in page.candidacy_events.items():
-                row = candidacies[candidacy_id]
-                row.facts = apply_candidacy_events(row.facts, candidacy_events)
             changed = sorted(candidacies)
             changed_rows = [candidacies[cid] for cid in changed]
 
@@ -530,9 +612,9 @@ class FollowUpQueueProjection(PagedProjection[FollowUpQueueView]):
             # Only a candidacy with an outcome has relationship items, the ones that read its interviewers.
             interviewers = {contact_id for row in changed_rows if row.facts.outcome is not None
                             for contact_id in row.facts.interviewer_ids}
-            before = view.load_latest_touches(curs, page.contacts.keys() | interviewers)
+            before = view.load_latest_touches(curs, contact_changes.keys() | interviewers)
             contacts = dict(before)
-            for contact_id, change in page.contacts.items():
+            for contact_id, change in contact_changes.items():
                 contacts[contact_id] = _with_change(contact_id, before.get(contact_id), change)
 
             # A contact's newer latest touch moves its stay_in_touch item in every closed candidacy
@@ -540,7 +622,7 @@ class FollowUpQueueProjection(PagedProjection[FollowUpQueueView]):
             # (it ends them); nothing else of those candidacies changes, so only those items are
             # computed again.
             moved = {
-                contact_id: kinds for contact_id, change in page.contacts.items()
+                contact_id: kinds for contact_id, change in contact_changes.items()
                 if (kinds := _moved_kinds(before.get(contact_id), change))
             }
             # A newer touch alone moves the contact's stay-in-touch schedules (one a time zone), which
@@ -550,7 +632,7 @@ class FollowUpQueueProjection(PagedProjection[FollowUpQueueView]):
             touched_only = {contact_id for contact_id, kinds in moved.items()
                             if kinds == (STAY_IN_TOUCH,) and contacts[contact_id].erased_at is None}
             schedules = {
-                (contact_id, zone): stay_in_touch_schedule(max(contacts[contact_id].touches), zone, policy=self.policy)
+                (contact_id, zone): stay_in_touch_schedule(max(contacts[contact_id].touches), zone, policy=policy)
                 for contact_id, zone in view.stay_in_touch_time_zones(curs, touched_only)
             }
             moved = {contact_id: kinds for contact_id, kinds in moved.items() if contact_id not in touched_only}
@@ -562,11 +644,11 @@ class FollowUpQueueProjection(PagedProjection[FollowUpQueueView]):
             # The writes that return nothing go in a pipeline: the server applies them while the
             # relationship items are computed here (leaving the block waits for all of them).
             with curs.connection.pipeline():
-                view.add_touches(curs, page.contacts)
-                view.save_interviewers(curs, page.interviewers)
+                view.add_touches(curs, contact_changes)
+                view.save_interviewers(curs, self.interviewers)
                 view.save_candidacies(curs, changed_rows)
                 # A candidacy opened in this page has no items stored yet.
-                view.delete_items(curs, sorted(candidacies.keys() - page.opened.keys()))
+                view.delete_items(curs, sorted(candidacies.keys() - self.opened))
                 view.save_stay_in_touch_schedules(curs, schedules)
                 view.delete_stay_in_touch_schedules(curs, erased)
                 view.delete_relationship_items(curs, [
@@ -577,7 +659,7 @@ class FollowUpQueueProjection(PagedProjection[FollowUpQueueView]):
                     (row, [
                         item for kind in moved[contact_id]
                         if (item := RELATIONSHIP_RULES[kind](row.facts, contact_id, AFTER_EVERYTHING,
-                                                             contact=contacts[contact_id], policy=self.policy))
+                                                             contact=contacts[contact_id], policy=policy))
                     ])
                     for contact_id, row in related
                 ]
@@ -585,49 +667,14 @@ class FollowUpQueueProjection(PagedProjection[FollowUpQueueView]):
             # stores one batch of rows while the next is computed.
             if changed_rows or relationship_items:
                 view.insert_items(curs, chain(relationship_items, (
-                    (row, follow_up_items(row.facts, AFTER_EVERYTHING, contacts=contacts, policy=self.policy))
+                    (row, follow_up_items(row.facts, AFTER_EVERYTHING, contacts=contacts, policy=policy))
                     for row in changed_rows
                 )))
             view._insert_tracking(curs, tracking)
 
 
-def apply_candidacy_events(
-    facts: CandidacyFacts, events: Iterable[DomainEventProtocol[UUID]]
-) -> CandidacyFacts:
-    """The read side's copy of a candidacy's facts, moved on by its events (in log order)."""
-    interviews = list(facts.interviews)
-    deadlines = list(facts.deadlines)
-    notes = list(facts.notes)
-    check_ins = list(facts.check_ins)
-    outcome = facts.outcome
-    for event in events:
-        if isinstance(event, Candidacy.Interview):
-            interviews.append(InterviewRound(event.held_at, tuple(event.interviewer_ids), event.format))
-        elif isinstance(event, Candidacy.DeadlineStated):
-            deadlines.append(StatedDeadline(event.decide_by, event.stated_at))
-        elif isinstance(event, Candidacy.NoteSent):
-            notes.append(SentNote(event.contact_id, event.kind, event.channel, event.sent_at))
-        elif isinstance(event, Candidacy.CheckInSent):
-            check_ins.append(SentCheckIn(event.channel, event.sent_at, event.contact_id))
-        elif isinstance(event, Candidacy.OutcomeRecorded):
-            outcome = RecordedOutcome(event.outcome, event.occurred_at)
-    return replace(
-        facts, interviews=tuple(interviews), deadlines=tuple(deadlines), notes=tuple(notes),
-        check_ins=tuple(check_ins), outcome=outcome,
-    )
-
-
-def _contacts_touched(event: DomainEventProtocol[UUID]) -> tuple[UUID, ...]:
-    """The employer contacts an event is a touch with (or, for LinkedIn, a connection to)."""
-    if isinstance(event, Candidacy.Interview):
-        return tuple(event.interviewer_ids)
-    if isinstance(event, Candidacy.NoteSent):
-        return (event.contact_id,)
-    if isinstance(event, Candidacy.CheckInSent) and event.contact_id is not None:
-        return (event.contact_id,)
-    if isinstance(event, (Contact.NoteSent, Contact.LinkedInConnected)):
-        return (event.originator_id,)
-    return ()
+def _earliest(first: datetime | None, second: datetime | None) -> datetime | None:
+    return min(filter(None, (first, second)), default=None)
 
 
 def _with_change(contact_id: UUID, before: ContactFacts | None, change: ContactChange) -> ContactFacts:

@@ -10,7 +10,7 @@ import time
 from abc import abstractmethod
 from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from uuid import UUID
 
 import psycopg
@@ -77,6 +77,30 @@ class PagedView(PostgresTrackingRecorder):
         super()._insert_tracking(curs, tracking)
 
 
+class Batch(Protocol):
+    """Events of one or more pages of the log, to be applied in one transaction."""
+
+    def add(self, events: Sequence[DomainEventProtocol[UUID]]) -> None:
+        """Take in the next events (of the projection's topics, in log order)."""
+
+    def write(self, tracking: Tracking) -> None:
+        """Apply everything taken in and record `tracking`, in one transaction."""
+
+
+class EventList:
+    """The batch of a projection that applies its events as they are: it keeps them until written."""
+
+    def __init__(self, projection: PagedProjection[Any]) -> None:
+        self.projection = projection
+        self.events: list[DomainEventProtocol[UUID]] = []
+
+    def add(self, events: Sequence[DomainEventProtocol[UUID]]) -> None:
+        self.events.extend(events)
+
+    def write(self, tracking: Tracking) -> None:
+        self.projection.process_page(self.events, tracking)
+
+
 class PagedProjection(Projection[V], Generic[V]):
     """A projection that applies a page of events at a time.
 
@@ -87,9 +111,19 @@ class PagedProjection(Projection[V], Generic[V]):
     # built by another version is rebuilt before it is written to (see projections.versions).
     version: ClassVar[int] = 1
 
+    # How many events of the log one transaction may take in, over several pages, while catching
+    # up (None: one page). Worth it for a read model that folds each page into per-candidacy state
+    # and evaluates the rules once per candidacy per transaction (see start_batch): in a log written
+    # as things happen, a candidacy's events are spread over weeks, so over many pages.
+    batch_events: ClassVar[int | None] = None
+
     def __init__(self, view: V, policy: FollowUpPolicy = DEFAULT_POLICY) -> None:
         super().__init__(view)
         self.policy = policy
+
+    def start_batch(self) -> Batch:
+        """An empty batch of events for this projection to apply in one transaction."""
+        return EventList(self)
 
     @abstractmethod
     def process_page(self, events: Sequence[DomainEventProtocol[UUID]], tracking: Tracking) -> None:
@@ -109,6 +143,11 @@ class ProjectionWorker:
         self.topics = frozenset(projection.topics)
         # Where this process last left the projection; the tracking row stays the authority.
         self._position: int | None = None
+        # Events taken in but not written yet, the position of the last of them, and how many
+        # notifications they cover.
+        self._batch: Batch | None = None
+        self._batch_end = 0
+        self._batch_size = 0
         self._follower: LogFollower | None = None
 
     @property
@@ -124,29 +163,57 @@ class ProjectionWorker:
         return self.projection.view.max_tracking_id(self.app.name) or 0
 
     def known_position(self) -> int:
+        """Where the next page this projection needs starts after (past any events taken in, not yet written)."""
+        if self._batch is not None:
+            return self._batch_end
         if self._position is None:
             self._position = self.position()
         return self._position
 
-    def apply(self, notifications: Sequence[Notification], decoded: dict[int, DomainEventProtocol[UUID]]) -> None:
-        """Apply the part of a page this projection has not applied yet, in one transaction."""
+    def apply(
+        self, notifications: Sequence[Notification], decoded: dict[int, DomainEventProtocol[UUID]], *,
+        more: bool = False,
+    ) -> None:
+        """Take in the part of a page this projection has not applied yet, and write it in one transaction
+        with what it took in before, unless `more` (the log goes on past the page) and the batch has room."""
         position = self.known_position()
         unapplied = [n for n in notifications if n.id > position]
-        if not unapplied:
+        if unapplied:
+            if self._batch is None:
+                self._batch, self._batch_size = self.projection.start_batch(), 0
+            try:
+                self._batch.add([decoded[n.id] for n in unapplied if n.topic in self.topics])
+            except BaseException:
+                self.forget()
+                raise
+            self._batch_end = unapplied[-1].id
+            self._batch_size += len(unapplied)
+        limit = max(self.projection.batch_events or 0, self.page_size)
+        if not more or self._batch_size >= limit:
+            self.write()
+
+    def write(self) -> None:
+        """Apply the events taken in, and their tracking record, in one transaction."""
+        batch, self._batch = self._batch, None
+        if batch is None:
             return
-        events = [decoded[n.id] for n in unapplied if n.topic in self.topics]
-        self.projection.view.expected_position = position
+        assert self._position is not None  # read when the batch started
+        self.projection.view.expected_position = self._position
         try:
-            self.projection.process_page(events, Tracking(self.app.name, unapplied[-1].id))
+            batch.write(Tracking(self.app.name, self._batch_end))
         except (PositionMoved, IntegrityError) as moved:
             log.info("projection %s: %s; reading its position again", self.name, moved)
             self._position = None
             return
-        self._position = unapplied[-1].id
+        except BaseException:
+            self.forget()
+            raise
+        self._position = self._batch_end
 
-    def run_page(self) -> int:
-        """Apply the next page of the log; returns how many notifications it covered."""
-        return apply_next_page(self.app, [self], self.page_size)
+    def forget(self) -> None:
+        """Drop what was taken in and not written, and read the position from the tracking row next time."""
+        self._batch = None
+        self._position = None
 
     def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
         """Apply every page up to the log head; returns how many notifications that was.
@@ -241,9 +308,14 @@ def apply_next_page(
     else:
         notifications, decoded = read_page(app, start, topics_of(workers), page_size)
     if not notifications:
+        for worker in workers:
+            worker.write()  # what a full page left taken in: the log ends there
         return 0
+    # Only a full page says there is more to read: a worker writes what it took in when it reaches
+    # the head, or when its batch is full.
+    more = len(notifications) == page_size
     for worker in workers:
-        worker.apply(notifications, decoded)
+        worker.apply(notifications, decoded, more=more)
     return len(notifications)
 
 
@@ -351,7 +423,7 @@ class LogFollower:
             except Exception as error:  # the database went away: retry; the tracking rows say where we were
                 self.error = error
                 for worker in self.workers:
-                    worker._position = None
+                    worker.forget()
                 log.warning("projections stopped on %r; retrying in %.1fs", error, backoff)
                 self._stopping.wait(backoff)
                 backoff = min(backoff * 2, 10.0)
