@@ -136,10 +136,15 @@ class PagedProjection(Projection[V], Generic[V]):
 class ProjectionWorker:
     """Feeds one projection from the application's log, page by page."""
 
-    def __init__(self, app: Application[UUID], projection: PagedProjection[Any], *, page_size: int = PAGE_SIZE) -> None:
+    def __init__(
+        self, app: Application[UUID], projection: PagedProjection[Any], *, page_size: int = PAGE_SIZE,
+        batch_events: int | None = None,
+    ) -> None:
         self.app = app
         self.projection = projection
         self.page_size = page_size
+        # The most events one transaction takes in while catching up: at least a page.
+        self.batch_events = max(batch_events or projection.batch_events or page_size, page_size)
         self.topics = frozenset(projection.topics)
         # Where this process last left the projection; the tracking row stays the authority.
         self._position: int | None = None
@@ -188,8 +193,7 @@ class ProjectionWorker:
                 raise
             self._batch_end = unapplied[-1].id
             self._batch_size += len(unapplied)
-        limit = max(self.projection.batch_events or 0, self.page_size)
-        if not more or self._batch_size >= limit:
+        if not more or self._batch_size >= self.batch_events:
             self.write()
 
     def write(self) -> None:

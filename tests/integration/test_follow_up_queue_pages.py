@@ -1,6 +1,6 @@
-"""The follow-up queue, applied a page at a time, holds what the rules compute from each
-candidacy's whole history, whatever the page size: a page's events are grouped per candidacy
-and per contact, and a contact's newer touch, connection or erasure moves only its own items."""
+"""The follow-up queue, applied a page or a batch of pages at a time, holds what the rules compute
+from each candidacy's whole history, whatever the page and batch sizes: a batch's events are gathered
+per candidacy and per contact, and a contact's newer touch, connection or erasure moves only its own items."""
 
 from __future__ import annotations
 
@@ -27,7 +27,9 @@ from tests.commands import commands, run_command
 
 NOW = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
 ACTOR = Actor(uuid.UUID(int=8), "pages")
-PAGE_SIZES = (1, 4, 1000)
+# (page size, events a transaction takes in): a page each, or batches of several pages, the last one cut
+# short by the head of the log.
+PAGE_SIZES = ((1, 1), (4, 4), (3, 10), (1000, None))
 
 # Four candidacies, two interviewers a round, two months: each page size splits the history differently.
 COMMANDS = commands(candidacies=4, days=60, min_size=5, max_size=40)
@@ -80,12 +82,14 @@ def _rows(database_url: str, schema: str) -> list[tuple]:
     return sorted(rows, key=repr)
 
 
-def _project(app: FollowupApplication, database_url: str, page_size: int) -> list[tuple]:
-    """Catch the queue up from zero in a schema of its own, `page_size` events a page; its items."""
+def _project(app: FollowupApplication, database_url: str, page_size: tuple[int, int | None]) -> list[tuple]:
+    """Catch the queue up from zero in a schema of its own, pages and batches of `page_size`; its items."""
     schema = f"pages_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-    worker = ProjectionWorker(app, open_projection("follow_up_queue", app, schema=schema), page_size=page_size)
+    page, batch = page_size
+    worker = ProjectionWorker(app, open_projection("follow_up_queue", app, schema=schema), page_size=page,
+                              batch_events=batch)
     try:
         worker.catch_up()
         return _rows(database_url, schema)
@@ -117,7 +121,7 @@ def test_any_page_size_gives_the_items_of_the_rules(commands, history, database_
         run_command(app, command, candidacies, contacts, now=NOW, by=ACTOR, interviewers=2)
     expected = _expected_rows(app, candidacies)
     for page_size in PAGE_SIZES:
-        assert _project(app, database_url, page_size) == expected, f"page size {page_size}"
+        assert _project(app, database_url, page_size) == expected, f"pages and batches of {page_size}"
 
 
 def test_a_contacts_newer_touch_and_connection_move_only_its_items_in_closed_candidacies(history, database_url):
@@ -134,7 +138,7 @@ def test_a_contacts_newer_touch_and_connection_move_only_its_items_in_closed_can
     app.send_contact_note(ash, NoteKind.HELPFUL_INFO, Channel.EMAIL, NOW - timedelta(days=40), by=ACTOR)
     expected = _expected_rows(app, candidacies)
     for page_size in PAGE_SIZES:
-        assert _project(app, database_url, page_size) == expected, f"page size {page_size}"
+        assert _project(app, database_url, page_size) == expected, f"pages and batches of {page_size}"
     stay_with_kim = [row for row in expected if row[1] == "stay_in_touch" and row[2] == kim]
     assert {row[3] for row in stay_with_kim} == {NOW - timedelta(days=2)}
     assert [row[6] for row in expected if row[1] == "connect_linkedin" and row[2] == lee] == [NOW - timedelta(days=1)]
@@ -154,7 +158,7 @@ def test_an_erasure_ends_the_contacts_outreach_items_in_every_closed_candidacy(h
     app.record_outcome(third, Outcome.WITHDRAWN, NOW, by=ACTOR)
     expected = _expected_rows(app, candidacies)
     for page_size in PAGE_SIZES:
-        assert _project(app, database_url, page_size) == expected, f"page size {page_size}"
+        assert _project(app, database_url, page_size) == expected, f"pages and batches of {page_size}"
     outreach = {(row[1], row[2]) for row in expected if row[1] in ("connect_linkedin", "stay_in_touch")}
     assert outreach == {(kind, contact) for kind in ("connect_linkedin", "stay_in_touch") for contact in (lee, ash)}
     # What the interviews owed is history: kim's thank-yous are still there.
