@@ -45,7 +45,6 @@ from projections.follow_up_queue import (
     AFTER_EVERYTHING,
     CANDIDACY_FOLDS,
     FactsInProgress,
-    candidacies_to_read,
     opened_facts,
 )
 from projections.paging import PagedProjection, PagedView
@@ -333,34 +332,28 @@ class AnalyticsBatch:
 
     def __init__(self, projection: AnalyticsProjection) -> None:
         self.projection = projection
-        self.candidacies: dict[UUID, CandidacyRow] = {}
-        self.facts: dict[UUID, FactsInProgress] = {}
-        self.opened: set[UUID] = set()  # opened in the batch: no rows stored for them yet
+        self.opened: dict[UUID, CandidacyRow] = {}  # opened in the batch: no rows stored for them yet
+        self.moved: dict[UUID, FactsInProgress] = {}  # what the batch adds to each candidacy's facts
 
     def add(self, events: Sequence[DomainEventProtocol[UUID]]) -> None:
-        view = self.projection.view
-        if unknown := candidacies_to_read(events, self.facts.keys()):
-            # Read outside the batch's transaction: if another worker writes meanwhile, the tracking row
-            # has moved when this batch is written, and the batch is dropped (PositionMoved).
-            with view.datastore.transaction(commit=False) as curs:
-                for candidacy_id, row in view.load_candidacies(curs, unknown).items():
-                    self.candidacies[candidacy_id] = row
-                    self.facts[candidacy_id] = FactsInProgress(row.facts)
         for event in events:
             if (fold := CANDIDACY_FOLDS.get(type(event))) is not None:
-                fold(self.facts[event.originator_id], event)
+                if (moved := self.moved.get(event.originator_id)) is None:
+                    moved = self.moved[event.originator_id] = FactsInProgress()
+                fold(moved, event)
             elif type(event) is Candidacy.Opened:
-                row = CandidacyRow(opened_facts(event), event.owner_id, event.team, event.company)
-                self.candidacies[event.originator_id] = row
-                self.facts[event.originator_id] = FactsInProgress(row.facts)
-                self.opened.add(event.originator_id)
+                self.opened[event.originator_id] = CandidacyRow(opened_facts(event), event.owner_id, event.team,
+                                                                event.company)
 
     def write(self, tracking: Tracking) -> None:
-        view, policy, candidacies = self.projection.view, self.projection.policy, self.candidacies
-        for candidacy_id, facts in self.facts.items():
-            candidacies[candidacy_id].facts = facts.facts()
+        view, policy = self.projection.view, self.projection.policy
         with view.datastore.transaction(commit=True) as curs:
             view.start_page(curs, tracking.application_name)
+            candidacies = view.load_candidacies(curs, self.moved.keys() - self.opened.keys())
+            candidacies.update(self.opened)
+            for candidacy_id, moved in self.moved.items():
+                row = candidacies[candidacy_id]
+                row.facts = moved.moved_on(row.facts)
             dirty = sorted(candidacies)
             candidacy_facts: list[CandidacyFact] = []
 

@@ -441,23 +441,25 @@ class ContactChange:
 
 
 class FactsInProgress:
-    """A candidacy's facts being moved on by its events, one at a time, over the pages of a batch:
-    lists to append to, made into CandidacyFacts once, when the batch is written."""
+    """What a batch's events add to a candidacy's facts, taken in one event at a time over the batch's
+    pages: lists to append to, added to the facts once, when the batch is written."""
 
-    __slots__ = ("base", "interviews", "deadlines", "notes", "check_ins", "outcome")
+    __slots__ = ("interviews", "deadlines", "notes", "check_ins", "outcome")
 
-    def __init__(self, facts: CandidacyFacts) -> None:
-        self.base = facts
-        self.interviews = list(facts.interviews)
-        self.deadlines = list(facts.deadlines)
-        self.notes = list(facts.notes)
-        self.check_ins = list(facts.check_ins)
-        self.outcome = facts.outcome
+    def __init__(self) -> None:
+        self.interviews: list[InterviewRound] = []
+        self.deadlines: list[StatedDeadline] = []
+        self.notes: list[SentNote] = []
+        self.check_ins: list[SentCheckIn] = []
+        self.outcome: RecordedOutcome | None = None
 
-    def facts(self) -> CandidacyFacts:
+    def moved_on(self, facts: CandidacyFacts) -> CandidacyFacts:
+        """The facts with what was taken in added (the events came after all of them, in log order)."""
         return replace(
-            self.base, interviews=tuple(self.interviews), deadlines=tuple(self.deadlines), notes=tuple(self.notes),
-            check_ins=tuple(self.check_ins), outcome=self.outcome,
+            facts, interviews=facts.interviews + tuple(self.interviews),
+            deadlines=facts.deadlines + tuple(self.deadlines), notes=facts.notes + tuple(self.notes),
+            check_ins=facts.check_ins + tuple(self.check_ins),
+            outcome=self.outcome if self.outcome is not None else facts.outcome,
         )
 
 
@@ -490,12 +492,6 @@ CANDIDACY_FOLDS: dict[type, Callable[[FactsInProgress, Any], None]] = {
     Candidacy.CheckInSent: _fold_check_in,
     Candidacy.OutcomeRecorded: _fold_outcome,
 }
-
-
-def candidacies_to_read(events: Sequence[DomainEventProtocol[UUID]], known: Collection[UUID]) -> set[UUID]:
-    """The candidacies the events move on whose facts are neither known nor opened among the events."""
-    opened = {event.originator_id for event in events if type(event) is Candidacy.Opened}
-    return {event.originator_id for event in events if type(event) in CANDIDACY_FOLDS} - opened - set(known)
 
 
 def opened_facts(opened: Candidacy.Opened) -> CandidacyFacts:
@@ -549,30 +545,20 @@ class QueueBatch:
 
     def __init__(self, projection: FollowUpQueueProjection) -> None:
         self.projection = projection
-        self.candidacies: dict[UUID, CandidacyRow] = {}
-        self.facts: dict[UUID, FactsInProgress] = {}
-        self.opened: set[UUID] = set()  # opened in the batch: no items stored for them yet
+        self.opened: dict[UUID, CandidacyRow] = {}  # opened in the batch: no items stored for them yet
+        self.moved: dict[UUID, FactsInProgress] = {}  # what the batch adds to each candidacy's facts
         self.contacts: dict[UUID, ContactChange] = {}
         self.interviewers: set[tuple[UUID, UUID]] = set()
 
     def add(self, events: Sequence[DomainEventProtocol[UUID]]) -> None:
-        view = self.projection.view
-        if unknown := candidacies_to_read(events, self.facts.keys()):
-            # Read outside the batch's transaction: if another worker writes the queue meanwhile, the
-            # tracking row has moved when this batch is written, and the batch is dropped (PositionMoved).
-            with view.datastore.transaction(commit=False) as curs:
-                for candidacy_id, row in view.load_candidacies(curs, unknown).items():
-                    self.candidacies[candidacy_id] = row
-                    self.facts[candidacy_id] = FactsInProgress(row.facts)
         for event in events:
             kind = type(event)
             if (fold := CANDIDACY_FOLDS.get(kind)) is not None:
-                fold(self.facts[event.originator_id], event)
+                if (moved := self.moved.get(event.originator_id)) is None:
+                    moved = self.moved[event.originator_id] = FactsInProgress()
+                fold(moved, event)
             if kind is Candidacy.Opened:
-                candidacy_id = event.originator_id
-                self.candidacies[candidacy_id] = CandidacyRow(opened_facts(event), event.owner_id, event.team)
-                self.facts[candidacy_id] = FactsInProgress(self.candidacies[candidacy_id].facts)
-                self.opened.add(candidacy_id)
+                self.opened[event.originator_id] = CandidacyRow(opened_facts(event), event.owner_id, event.team)
             elif kind is Candidacy.Interview:
                 for contact_id in event.interviewer_ids:
                     self.interviewers.add((contact_id, event.originator_id))
@@ -598,13 +584,17 @@ class QueueBatch:
         return change
 
     def write(self, tracking: Tracking) -> None:
-        view, policy = self.projection.view, self.projection.policy
-        candidacies, contact_changes = self.candidacies, self.contacts
-        for candidacy_id, facts in self.facts.items():
-            candidacies[candidacy_id].facts = facts.facts()
+        view, policy, contact_changes = self.projection.view, self.projection.policy, self.contacts
         with view.datastore.transaction(commit=True) as curs:
             view.start_page(curs, tracking.application_name)
             view.skip_jit(curs)
+            # Each changed candidacy's stored facts are read once (one query for the batch) and moved on by
+            # all its events of the batch, so the rules run once per candidacy per batch.
+            candidacies = view.load_candidacies(curs, self.moved.keys() - self.opened.keys())
+            candidacies.update(self.opened)
+            for candidacy_id, moved in self.moved.items():
+                row = candidacies[candidacy_id]
+                row.facts = moved.moved_on(row.facts)
             changed = sorted(candidacies)
             changed_rows = [candidacies[cid] for cid in changed]
 
@@ -648,7 +638,7 @@ class QueueBatch:
                 view.save_interviewers(curs, self.interviewers)
                 view.save_candidacies(curs, changed_rows)
                 # A candidacy opened in this page has no items stored yet.
-                view.delete_items(curs, sorted(candidacies.keys() - self.opened))
+                view.delete_items(curs, sorted(candidacies.keys() - self.opened.keys()))
                 view.save_stay_in_touch_schedules(curs, schedules)
                 view.delete_stay_in_touch_schedules(curs, erased)
                 view.delete_relationship_items(curs, [
