@@ -29,6 +29,7 @@ from api.routes import (
 from domain.application import FollowupApplication
 from infra.eventstore import database_url, one_process_at_a_time, open_application
 from infra.recorder import check_connection
+from infra.runtime import collect_garbage_less_often
 from infra.settings import Settings, get_settings
 from projections.paging import LogFollower, ProjectionWorker
 from projections.registry import open_workers
@@ -75,6 +76,8 @@ REBUILD_POLL_S = 1.0
 
 def _open(app: FastAPI, settings: Settings) -> None:
     application, workers, pool, idempotency = _open_under_lock(settings)
+    app.state.gc_thresholds = gc.get_threshold()
+    collect_garbage_less_often()  # before the projections start catching up
     # Without them the workers still tell the API how far the projections (run elsewhere) have got.
     if settings.run_projections:
         # One thread reads the log once per page for every read model.
@@ -138,6 +141,7 @@ def _close(app: FastAPI) -> None:
     read_side.pool.close()
     app.state.application.close()
     gc.unfreeze()  # so what this app held can be collected, where the process goes on (tests)
+    gc.set_threshold(*app.state.gc_thresholds)
 
 
 class RequestGuard:

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from infra.eventstore import one_process_at_a_time, open_application
+from infra.runtime import collect_garbage_less_often
 from infra.settings import get_settings
 from projections.paging import LogFollower
 from projections.registry import PROJECTIONS, open_workers
@@ -37,6 +38,7 @@ def _names(name: str | None) -> list[str]:
 def run(name: Annotated[str | None, typer.Argument(help="One projection; all when omitted.")] = None) -> None:
     """Follow the log and keep the read models up to date, until interrupted."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    collect_garbage_less_often()
     settings = get_settings()
     with one_process_at_a_time(settings):  # beside API processes opening the same tables
         app = open_application(settings)
@@ -76,6 +78,7 @@ def status() -> None:
 def rebuild(name: Annotated[str, typer.Argument(help="The projection to rebuild.")]) -> None:
     """Rebuild a projection from the whole log beside its live tables, then switch to it."""
     _names(name)
+    collect_garbage_less_often()
     settings = get_settings()
     app = open_application(settings)
     try:

@@ -18,6 +18,7 @@ from bench.replay import replay_figures
 from domain.application import FollowupApplication
 from infra.eventstore import open_application
 from infra.personal_data import decode_page
+from infra.runtime import collect_garbage_less_often
 from projections.paging import ProjectionWorker, catch_up_together
 from projections.registry import PROJECTIONS, open_projection
 
@@ -71,6 +72,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a small run, under two minutes")
     parser.add_argument("--candidacies", type=int, help="size of the generated agency (default 100,000: ~1M events)")
     args = parser.parse_args()
+    collect_garbage_less_often()  # as in the server and `followup projections run`
     candidacies = args.candidacies or (2_000 if args.quick else 100_000)
     seconds = 3.0 if args.quick else 15.0
     names = set(NAMES[:-1]) if args.name == "all" else {args.name}

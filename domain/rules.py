@@ -232,13 +232,21 @@ def stay_in_touch_schedule(
     An interviewer's stay_in_touch item in a closed candidacy is this schedule, from the latest
     touch with the contact (any candidacy's, or on the contact's own stream): it is the same in
     every closed candidacy of one time zone the contact interviewed for."""
+    return StayInTouchSchedule(last_touch, *_stay_in_touch_terms(last_touch, time_zone, policy))
+
+
+# A contact's last touch recurs in every closed candidacy it interviewed for: a projection's batch and
+# a replay meet it again and again. Keyed by the instant (equal instants in two zones hash alike): the
+# terms are in UTC and worded in time_zone, so they are the same for both.
+@lru_cache(maxsize=16384)
+def _stay_in_touch_terms(last_touch: datetime, time_zone: str, policy: FollowUpPolicy) -> tuple[datetime, datetime, str]:
     due_from = _elapsed_after(last_touch, timedelta(days=policy.stay_in_touch_days))
     due_by = _elapsed_after(due_from, timedelta(days=policy.stay_in_touch_grace_days))
     reason = (
         f"Stay in touch: last touch on {_format_day(local_date(last_touch, time_zone))}; "
         f"a helpful note or congratulations every {policy.stay_in_touch_days} days"
     )
-    return StayInTouchSchedule(last_touch, due_from, due_by, reason)
+    return due_from, due_by, reason
 
 
 def connect_linkedin_item(
@@ -468,19 +476,26 @@ def _connect_linkedin_item(
     as_of: datetime,
     policy: FollowUpPolicy,
 ) -> FollowUpItem:
-    due_by = _elapsed_after(outcome.occurred_at, timedelta(days=policy.connect_linkedin_days))
+    due_by, reason = _connect_linkedin_terms(outcome, facts.timezone, policy)
     connected_at = contact.linkedin_connected_at if contact is not None else None
     done_at = connected_at if connected_at is not None and connected_at <= as_of else None
-    reason = (
-        f"Outcome ({outcome.outcome.value}) recorded on "
-        f"{_format_day(local_date(outcome.occurred_at, facts.timezone))}: "
-        f"connect on LinkedIn within {policy.connect_linkedin_days} days"
-    )
     flags = [FLAG_LATE] if done_at is not None and done_at > due_by else []
     return _item(
         facts, FollowUpKind.CONNECT_LINKEDIN, contact_id, outcome.occurred_at,
         outcome.occurred_at, due_by, done_at, as_of, reason, flags,
     )
+
+
+# The same for every interviewer of the candidacy.
+@lru_cache(maxsize=4096)
+def _connect_linkedin_terms(outcome: RecordedOutcome, time_zone: str, policy: FollowUpPolicy) -> tuple[datetime, str]:
+    due_by = _elapsed_after(outcome.occurred_at, timedelta(days=policy.connect_linkedin_days))
+    reason = (
+        f"Outcome ({outcome.outcome.value}) recorded on "
+        f"{_format_day(local_date(outcome.occurred_at, time_zone))}: "
+        f"connect on LinkedIn within {policy.connect_linkedin_days} days"
+    )
+    return due_by, reason
 
 
 def _own_touches(facts: CandidacyFacts) -> dict[UUID, list[datetime]]:
