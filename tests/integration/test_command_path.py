@@ -21,6 +21,7 @@ from domain.errors import VersionConflict
 from domain.values import Channel, Role
 from infra.eventstore import one_process_at_a_time, open_application
 from infra.recorder import check_connection
+from infra.runtime import GC_THRESHOLDS
 from infra.settings import Settings
 
 ACTOR = Actor(uuid.UUID(int=1), "test-command-path")
@@ -197,11 +198,15 @@ def test_processes_open_one_after_the_other(settings):
     thread.join()
 
 
-# The server's long-lived objects are left out of full garbage collections while it runs.
+# The server's long-lived objects are left out of full garbage collections while it runs, and its
+# young objects are collected less often.
 
 
 def test_what_the_app_loaded_at_start_is_frozen_until_it_closes(settings):
+    before = gc.get_threshold()
     with TestClient(create_app(settings)) as client:
         assert gc.get_freeze_count() > 0
+        assert gc.get_threshold() == GC_THRESHOLDS
         assert client.get("/healthz").status_code == 200
     assert gc.get_freeze_count() == 0
+    assert gc.get_threshold() == before
