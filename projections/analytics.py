@@ -44,6 +44,7 @@ from projections.facts_codec import facts_from_json, facts_to_json_text
 from projections.follow_up_queue import (
     AFTER_EVERYTHING,
     CANDIDACY_FOLDS,
+    WRITE_CHUNK,
     FactsInProgress,
     opened_facts,
 )
@@ -347,29 +348,31 @@ class AnalyticsBatch:
 
     def write(self, tracking: Tracking) -> None:
         view, policy = self.projection.view, self.projection.policy
+        changed = sorted(self.moved.keys() | self.opened.keys())
         with view.datastore.transaction(commit=True) as curs:
             view.start_page(curs, tracking.application_name)
-            candidacies = view.load_candidacies(curs, self.moved.keys() - self.opened.keys())
-            candidacies.update(self.opened)
-            for candidacy_id, moved in self.moved.items():
-                row = candidacies[candidacy_id]
-                row.facts = moved.moved_on(row.facts)
-            dirty = sorted(candidacies)
-            candidacy_facts: list[CandidacyFact] = []
+            # A chunk of candidacies at a time, as the follow-up queue writes them (see its WRITE_CHUNK).
+            for start in range(0, len(changed), WRITE_CHUNK):
+                chunk = changed[start:start + WRITE_CHUNK]
+                candidacies = view.load_candidacies(curs, [cid for cid in chunk if cid not in self.opened])
+                candidacies.update((cid, self.opened[cid]) for cid in chunk if cid in self.opened)
+                rows = [candidacies[cid] for cid in chunk]
+                for row in rows:
+                    if (moved_on := self.moved.get(row.facts.candidacy_id)) is not None:
+                        row.facts = moved_on.moved_on(row.facts)
+                candidacy_facts: list[CandidacyFact] = []
 
-            def batch_interview_facts() -> Iterator[InterviewFact]:
-                for candidacy_id in dirty:
-                    row = candidacies[candidacy_id]
-                    items = interview_items(row.facts, AFTER_EVERYTHING, policy=policy)
-                    candidacy_facts.append(candidacy_fact(row, items, policy))
-                    yield from interview_facts(row, items)
+                def chunk_interview_facts() -> Iterator[InterviewFact]:
+                    for row in rows:
+                        items = interview_items(row.facts, AFTER_EVERYTHING, policy=policy)
+                        candidacy_facts.append(candidacy_fact(row, items, policy))
+                        yield from interview_facts(row, items)
 
-            if dirty:
                 # A candidacy opened in this batch has no rows stored yet.
-                view.delete_interviews(curs, [cid for cid in dirty if cid not in self.opened])
-                # The rows are computed as they are copied in, so the server stores one batch while
+                view.delete_interviews(curs, [cid for cid in chunk if cid not in self.opened])
+                # The rows are computed as they are copied in, so the server stores one part while
                 # the next is computed; the candidacies' rows are gathered on the way.
-                view.insert_interviews(curs, batch_interview_facts())
+                view.insert_interviews(curs, chunk_interview_facts())
                 view.save_candidacies(curs, candidacy_facts)
             view.record_tracking(curs, tracking)
 

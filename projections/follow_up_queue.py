@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from itertools import chain
 from typing import Any
 from uuid import UUID
 
@@ -585,24 +584,15 @@ class QueueBatch:
 
     def write(self, tracking: Tracking) -> None:
         view, policy, contact_changes = self.projection.view, self.projection.policy, self.contacts
+        changed = sorted(self.moved.keys() | self.opened.keys())
         with view.datastore.transaction(commit=True) as curs:
             view.start_page(curs, tracking.application_name)
             view.skip_jit(curs)
-            # Each changed candidacy's stored facts are read once (one query for the batch) and moved on by
-            # all its events of the batch, so the rules run once per candidacy per batch.
-            candidacies = view.load_candidacies(curs, self.moved.keys() - self.opened.keys())
-            candidacies.update(self.opened)
-            for candidacy_id, moved in self.moved.items():
-                row = candidacies[candidacy_id]
-                row.facts = moved.moved_on(row.facts)
-            changed = sorted(candidacies)
-            changed_rows = [candidacies[cid] for cid in changed]
 
-            # The contacts as of the end of the page: what was stored, plus the page's changes.
-            # Only a candidacy with an outcome has relationship items, the ones that read its interviewers.
-            interviewers = {contact_id for row in changed_rows if row.facts.outcome is not None
-                            for contact_id in row.facts.interviewer_ids}
-            before = view.load_latest_touches(curs, contact_changes.keys() | interviewers)
+            # The contacts as of the end of the batch: what was stored, plus the batch's changes. The
+            # batch's touches are stored last (add_touches, below), so what is read until then is
+            # what was stored before the batch.
+            before = view.load_latest_touches(curs, contact_changes.keys())
             contacts = dict(before)
             for contact_id, change in contact_changes.items():
                 contacts[contact_id] = _with_change(contact_id, before.get(contact_id), change)
@@ -634,11 +624,7 @@ class QueueBatch:
             # The writes that return nothing go in a pipeline: the server applies them while the
             # relationship items are computed here (leaving the block waits for all of them).
             with curs.connection.pipeline():
-                view.add_touches(curs, contact_changes)
                 view.save_interviewers(curs, self.interviewers)
-                view.save_candidacies(curs, changed_rows)
-                # A candidacy opened in this page has no items stored yet.
-                view.delete_items(curs, sorted(candidacies.keys() - self.opened.keys()))
                 view.save_stay_in_touch_schedules(curs, schedules)
                 view.delete_stay_in_touch_schedules(curs, erased)
                 view.delete_relationship_items(curs, [
@@ -653,14 +639,41 @@ class QueueBatch:
                     ])
                     for contact_id, row in related
                 ]
-            # The changed candidacies' items are computed as they are copied in, so the server
-            # stores one batch of rows while the next is computed.
-            if changed_rows or relationship_items:
-                view.insert_items(curs, chain(relationship_items, (
+            if relationship_items:
+                view.insert_items(curs, relationship_items)
+
+            # The changed candidacies, a chunk at a time (what a chunk's writes hold is freed before
+            # the next): each one's stored facts are read once and moved on by all its events of the
+            # batch, so the rules run once per candidacy per batch.
+            for start in range(0, len(changed), WRITE_CHUNK):
+                chunk = changed[start:start + WRITE_CHUNK]
+                candidacies = view.load_candidacies(curs, [cid for cid in chunk if cid not in self.opened])
+                candidacies.update((cid, self.opened[cid]) for cid in chunk if cid in self.opened)
+                rows = [candidacies[cid] for cid in chunk]
+                for row in rows:
+                    if (moved_on := self.moved.get(row.facts.candidacy_id)) is not None:
+                        row.facts = moved_on.moved_on(row.facts)
+                # Only a candidacy with an outcome has relationship items, the ones that read its interviewers.
+                interviewers = {contact_id for row in rows if row.facts.outcome is not None
+                                for contact_id in row.facts.interviewer_ids} - contacts.keys()
+                contacts.update(view.load_latest_touches(curs, interviewers))
+                with curs.connection.pipeline():
+                    view.save_candidacies(curs, rows)
+                    # A candidacy opened in this batch has no items stored yet.
+                    view.delete_items(curs, [cid for cid in chunk if cid not in self.opened])
+                # The items are computed as they are copied in, so the server stores one part of them
+                # while the next is computed.
+                view.insert_items(curs, (
                     (row, follow_up_items(row.facts, AFTER_EVERYTHING, contacts=contacts, policy=policy))
-                    for row in changed_rows
-                )))
+                    for row in rows
+                ))
+            view.add_touches(curs, contact_changes)
             view._insert_tracking(curs, tracking)
+
+
+# How many changed candidacies a batch writes at a time: what their writes hold in memory (facts read back,
+# items, statement parameters) is bounded by this, not by the batch.
+WRITE_CHUNK = 5_000
 
 
 def _earliest(first: datetime | None, second: datetime | None) -> datetime | None:

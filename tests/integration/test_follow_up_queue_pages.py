@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from unittest.mock import patch
 
 import psycopg
 import pytest
@@ -20,6 +21,7 @@ from domain.rules import follow_up_items
 from domain.values import Channel, ContactFacts, NoteKind, Outcome, Role
 from infra.eventstore import open_application
 from infra.settings import Settings
+from projections import follow_up_queue
 from projections.follow_up_queue import AFTER_EVERYTHING
 from projections.paging import ProjectionWorker
 from projections.registry import open_projection
@@ -27,9 +29,9 @@ from tests.commands import commands, run_command
 
 NOW = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
 ACTOR = Actor(uuid.UUID(int=8), "pages")
-# (page size, events a transaction takes in): a page each, or batches of several pages, the last one cut
-# short by the head of the log.
-PAGE_SIZES = ((1, 1), (4, 4), (3, 10), (1000, None))
+# (page size, events a transaction takes in, candidacies written at a time): a page each, or batches of
+# several pages (the last one cut short by the head of the log), written in one go or a few candidacies at a time.
+PAGE_SIZES = ((1, 1, None), (4, 4, 1), (3, 10, 2), (1000, None, None))
 
 # Four candidacies, two interviewers a round, two months: each page size splits the history differently.
 COMMANDS = commands(candidacies=4, days=60, min_size=5, max_size=40)
@@ -82,16 +84,19 @@ def _rows(database_url: str, schema: str) -> list[tuple]:
     return sorted(rows, key=repr)
 
 
-def _project(app: FollowupApplication, database_url: str, page_size: tuple[int, int | None]) -> list[tuple]:
-    """Catch the queue up from zero in a schema of its own, pages and batches of `page_size`; its items."""
+def _project(
+    app: FollowupApplication, database_url: str, page_size: tuple[int, int | None, int | None]
+) -> list[tuple]:
+    """Catch the queue up from zero in a schema of its own, pages, batches and chunks of `page_size`; its items."""
     schema = f"pages_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-    page, batch = page_size
+    page, batch, chunk = page_size
     worker = ProjectionWorker(app, open_projection("follow_up_queue", app, schema=schema), page_size=page,
                               batch_events=batch)
     try:
-        worker.catch_up()
+        with patch.object(follow_up_queue, "WRITE_CHUNK", chunk or follow_up_queue.WRITE_CHUNK):
+            worker.catch_up()
         return _rows(database_url, schema)
     finally:
         worker.close()

@@ -10,6 +10,7 @@ import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from unittest.mock import patch
 
 import psycopg
 from hypothesis import HealthCheck, given, settings as hypothesis_settings
@@ -20,7 +21,7 @@ from domain.values import Channel, NoteKind, Role
 from infra.eventstore import open_application
 from infra.settings import Settings
 from projections.rebuild import rebuild_projection
-from projections import paging
+from projections import analytics, follow_up_queue, paging
 from projections.paging import ProjectionWorker, apply_next_page, catch_up_together
 from projections.registry import PROJECTIONS, open_projection, open_workers
 from tests.commands import commands, run_command
@@ -211,25 +212,27 @@ def test_a_catch_up_writes_several_pages_in_one_transaction_once_the_batch_is_fu
             app.record_interview(candidacy, NOW - timedelta(days=3), contacts, by=ACTOR)
         ids = [n.id for n in app.recorder.select_notifications(start=1, limit=1000)]
         assert len(ids) > 12
-        for name in ("follow_up_queue", "analytics"):
-            worker = ProjectionWorker(app, open_projection(name, app), page_size=2, batch_events=6)
-            try:
-                written, pages = [], 0
-                while apply_next_page(app, [worker], page_size=2):
-                    pages += 1
-                    written.append(worker.position())  # the tracking row, as a reader sees it
-                    if pages == 2:  # four events taken in, none of them written
-                        table = "follow_up_items" if name == "follow_up_queue" else "analytics_candidacies"
-                        with psycopg.connect(settings.database_url) as conn:
-                            (rows,) = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(
-                                sql.Identifier(settings.schema_name, table))).fetchone()
-                        assert rows == 0, name
-                # Each batch of three pages of two is written as the third is taken in; the rest at the head.
-                full = [ids[6 * (page // 3) - 1] if page >= 3 else 0 for page in range(1, pages + 1)]
-                assert written[:-1] == full[:-1], name
-                assert worker.position() == ids[-1], name
-            finally:
-                worker.close()
+        # Each batch's candidacies are written two at a time.
+        with patch.object(follow_up_queue, "WRITE_CHUNK", 2), patch.object(analytics, "WRITE_CHUNK", 2):
+            for name in ("follow_up_queue", "analytics"):
+                worker = ProjectionWorker(app, open_projection(name, app), page_size=2, batch_events=6)
+                try:
+                    written, pages = [], 0
+                    while apply_next_page(app, [worker], page_size=2):
+                        pages += 1
+                        written.append(worker.position())  # the tracking row, as a reader sees it
+                        if pages == 2:  # four events taken in, none of them written
+                            table = "follow_up_items" if name == "follow_up_queue" else "analytics_candidacies"
+                            with psycopg.connect(settings.database_url) as conn:
+                                (rows,) = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(
+                                    sql.Identifier(settings.schema_name, table))).fetchone()
+                            assert rows == 0, name
+                    # Each batch of three pages of two is written as the third is taken in; the rest at the head.
+                    full = [ids[6 * (page // 3) - 1] if page >= 3 else 0 for page in range(1, pages + 1)]
+                    assert written[:-1] == full[:-1], name
+                    assert worker.position() == ids[-1], name
+                finally:
+                    worker.close()
         # What was written batch by batch is what a rebuild writes in one.
         batched = snapshot(settings)
         for name in ("follow_up_queue", "analytics"):
