@@ -301,7 +301,7 @@ class AnalyticsView(PagedView):
 
 # Catching up, analytics takes up to this many events in one transaction, so a candidacy whose
 # events are spread over many pages is evaluated once (as for the follow-up queue, see its BATCH_EVENTS).
-BATCH_EVENTS = 200_000
+BATCH_EVENTS = 150_000
 
 
 class AnalyticsProjection(PagedProjection[AnalyticsView]):
