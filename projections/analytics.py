@@ -44,8 +44,8 @@ from projections.facts_codec import facts_from_json, facts_to_json_text
 from projections.follow_up_queue import (
     AFTER_EVERYTHING,
     CANDIDACY_FOLDS,
-    WRITE_CHUNK,
     FactsInProgress,
+    changed_rows_by_chunk,
     opened_facts,
 )
 from projections.paging import PagedProjection, PagedView
@@ -352,14 +352,7 @@ class AnalyticsBatch:
         with view.datastore.transaction(commit=True) as curs:
             view.start_page(curs, tracking.application_name)
             # A chunk of candidacies at a time, as the follow-up queue writes them (see its WRITE_CHUNK).
-            for start in range(0, len(changed), WRITE_CHUNK):
-                chunk = changed[start:start + WRITE_CHUNK]
-                candidacies = view.load_candidacies(curs, [cid for cid in chunk if cid not in self.opened])
-                candidacies.update((cid, self.opened[cid]) for cid in chunk if cid in self.opened)
-                rows = [candidacies[cid] for cid in chunk]
-                for row in rows:
-                    if (moved_on := self.moved.get(row.facts.candidacy_id)) is not None:
-                        row.facts = moved_on.moved_on(row.facts)
+            for chunk, rows in changed_rows_by_chunk(curs, view.load_candidacies, changed, self.opened, self.moved):
                 candidacy_facts: list[CandidacyFact] = []
 
                 def chunk_interview_facts() -> Iterator[InterviewFact]:

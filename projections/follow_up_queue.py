@@ -16,10 +16,10 @@ Its tables:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 import orjson
@@ -299,7 +299,7 @@ class FollowUpQueueView(PagedView):
         )
 
     def add_touches(self, curs: Cursor[DictRow], changes: dict[UUID, ContactChange]) -> None:
-        """Append the page's touches (only the new ones travel) and keep the latest, the first connection
+        """Append the batch's touches (only the new ones travel) and keep the latest, the first connection
         and the first erasure."""
         if not changes:
             return
@@ -431,7 +431,7 @@ ITEM_COLUMN_TYPES = ("uuid", "text", "uuid", "timestamptz", "uuid", "uuid", "tex
 
 @dataclass
 class ContactChange:
-    """What one page adds to a contact: new touches, maybe a LinkedIn connection or its erasure."""
+    """What a batch adds to a contact: new touches, maybe a LinkedIn connection or its erasure."""
 
     touches: list[datetime]
     linkedin_connected_at: datetime | None = None
@@ -648,14 +648,7 @@ class QueueBatch:
             # The changed candidacies, a chunk at a time (what a chunk's writes hold is freed before
             # the next): each one's stored facts are read once and moved on by all its events of the
             # batch, so the rules run once per candidacy per batch.
-            for start in range(0, len(changed), WRITE_CHUNK):
-                chunk = changed[start:start + WRITE_CHUNK]
-                candidacies = view.load_candidacies(curs, [cid for cid in chunk if cid not in self.opened])
-                candidacies.update((cid, self.opened[cid]) for cid in chunk if cid in self.opened)
-                rows = [candidacies[cid] for cid in chunk]
-                for row in rows:
-                    if (moved_on := self.moved.get(row.facts.candidacy_id)) is not None:
-                        row.facts = moved_on.moved_on(row.facts)
+            for chunk, rows in changed_rows_by_chunk(curs, view.load_candidacies, changed, self.opened, self.moved):
                 # Only a candidacy with an outcome has relationship items, the ones that read its interviewers.
                 interviewers = {contact_id for row in rows if row.facts.outcome is not None
                                 for contact_id in row.facts.interviewer_ids} - contacts.keys()
@@ -679,12 +672,40 @@ class QueueBatch:
 WRITE_CHUNK = 5_000
 
 
+class _RowWithFacts(Protocol):
+    facts: CandidacyFacts
+
+
+R = TypeVar("R", bound=_RowWithFacts)
+
+
+def changed_rows_by_chunk(
+    curs: Cursor[DictRow],
+    load_candidacies: Callable[[Cursor[DictRow], list[UUID]], dict[UUID, R]],
+    changed: Sequence[UUID],
+    opened: Mapping[UUID, R],
+    moved: Mapping[UUID, FactsInProgress],
+) -> Iterator[tuple[list[UUID], list[R]]]:
+    """A batch's changed candidacies, WRITE_CHUNK at a time (their ids, and their rows in that order):
+    each one's stored facts read once (one query a chunk; one opened in the batch has none) and
+    moved on by all its events of the batch."""
+    for start in range(0, len(changed), WRITE_CHUNK):
+        chunk = list(changed[start:start + WRITE_CHUNK])
+        candidacies = load_candidacies(curs, [cid for cid in chunk if cid not in opened])
+        candidacies.update((cid, opened[cid]) for cid in chunk if cid in opened)
+        rows = [candidacies[cid] for cid in chunk]
+        for row in rows:
+            if (moved_on := moved.get(row.facts.candidacy_id)) is not None:
+                row.facts = moved_on.moved_on(row.facts)
+        yield chunk, rows
+
+
 def _earliest(first: datetime | None, second: datetime | None) -> datetime | None:
     return min(filter(None, (first, second)), default=None)
 
 
 def _with_change(contact_id: UUID, before: ContactFacts | None, change: ContactChange) -> ContactFacts:
-    """The contact's latest touch, first connection and erasure once the page's change is stored (see add_touches)."""
+    """The contact's latest touch, first connection and erasure once the batch's change is stored (see add_touches)."""
     latest = max((*(before.touches if before else ()), *change.touches), default=None)
     connected = min(
         filter(None, (before.linkedin_connected_at if before else None, change.linkedin_connected_at)),
@@ -695,7 +716,7 @@ def _with_change(contact_id: UUID, before: ContactFacts | None, change: ContactC
 
 
 def _moved_kinds(before: ContactFacts | None, change: ContactChange) -> tuple[str, ...]:
-    """The kinds of relationship items the page's change to a contact moves."""
+    """The kinds of relationship items the batch's change to a contact moves."""
     if change.erased_at is not None and (before is None or before.erased_at is None
                                          or change.erased_at < before.erased_at):
         return (CONNECT_LINKEDIN, STAY_IN_TOUCH)
