@@ -295,9 +295,6 @@ class AnalyticsView(PagedView):
                     f.thank_you_sent_at, f.hours_to_thank_you, f.on_time, f.channel,
                 ))
 
-    def record_tracking(self, curs: Cursor[DictRow], tracking: Tracking) -> None:
-        self._insert_tracking(curs, tracking)
-
 
 # Catching up, analytics takes up to this many events in one transaction, so a candidacy whose
 # events are spread over many pages is evaluated once (as for the follow-up queue, see its BATCH_EVENTS).

@@ -109,9 +109,6 @@ class AuditView(PagedView):
                     event.timestamp,
                 ))
 
-    def record_tracking(self, curs: Cursor[DictRow], tracking: Tracking) -> None:
-        self._insert_tracking(curs, tracking)
-
 
 class AuditProjection(PagedProjection[AuditView]):
     name = "audit"

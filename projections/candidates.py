@@ -68,9 +68,6 @@ class CandidatesView(PagedView):
             [(event.occurred_at, event.originator_id) for event in erased],
         )
 
-    def record_tracking(self, curs: Cursor[DictRow], tracking: Tracking) -> None:
-        self._insert_tracking(curs, tracking)
-
 
 class CandidatesProjection(PagedProjection[CandidatesView]):
     name = "candidates"

@@ -282,9 +282,6 @@ class ContactNetworkView(PagedView):
             (ERASED_NAME, list(erased), list(erased.values())),
         )
 
-    def record_tracking(self, curs: Cursor[DictRow], tracking: Tracking) -> None:
-        self._insert_tracking(curs, tracking)
-
 
 class ContactNetworkProjection(PagedProjection[ContactNetworkView]):
     name = "contact_network"

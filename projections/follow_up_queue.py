@@ -664,7 +664,7 @@ class QueueBatch:
                     for row in rows
                 ))
             view.add_touches(curs, contact_changes)
-            view._insert_tracking(curs, tracking)
+            view.record_tracking(curs, tracking)
 
 
 # How many changed candidacies a batch writes at a time: what their writes hold in memory (facts read back,

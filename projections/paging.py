@@ -72,7 +72,13 @@ class PagedView(PostgresTrackingRecorder):
         if self.expected_position is not None and current != self.expected_position:
             raise PositionMoved(f"{self.tracking_table_name} is at {current}, not {self.expected_position}")
 
+    def record_tracking(self, curs: Cursor[DictRow], tracking: Tracking) -> None:
+        """Move the tracking row to the page's end, in the transaction start_page began (its row already
+        locked and checked there: locking it again cost two more round trips a page)."""
+        super()._insert_tracking(curs, tracking)
+
     def _insert_tracking(self, curs: Cursor[DictRow], tracking: Tracking) -> None:
+        # The library's own path (one event a transaction) locks and checks the row here.
         self.start_page(curs, tracking.application_name)
         super()._insert_tracking(curs, tracking)
 
