@@ -41,7 +41,7 @@ from domain.values import (
     NoteKind,
 )
 from projections.facts_codec import facts_from_json, facts_to_json_text
-from projections.follow_up_queue import (
+from projections.candidacy_batches import (
     AFTER_EVERYTHING,
     CANDIDACY_FOLDS,
     FactsInProgress,
@@ -348,7 +348,7 @@ class AnalyticsBatch:
         changed = sorted(self.moved.keys() | self.opened.keys())
         with view.datastore.transaction(commit=True) as curs:
             view.start_page(curs, tracking.application_name)
-            # A chunk of candidacies at a time, as the follow-up queue writes them (see its WRITE_CHUNK).
+            # A chunk of candidacies at a time, as the follow-up queue writes them (see WRITE_CHUNK).
             for chunk, rows in changed_rows_by_chunk(curs, view.load_candidacies, changed, self.opened, self.moved):
                 candidacy_facts: list[CandidacyFact] = []
 

@@ -16,10 +16,10 @@ Its tables:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import orjson
@@ -44,17 +44,17 @@ from domain.values import (
     ContactFacts,
     FollowUpItem,
     FollowUpKind,
-    InterviewRound,
-    RecordedOutcome,
-    SentCheckIn,
-    SentNote,
-    StatedDeadline,
+)
+from projections.candidacy_batches import (
+    AFTER_EVERYTHING,
+    CANDIDACY_FOLDS,
+    FactsInProgress,
+    changed_rows_by_chunk,
+    opened_facts,
 )
 from projections.facts_codec import facts_from_json, facts_to_json_text, outcome_from_json
 from projections.paging import PagedProjection, PagedView
 
-# The projection keeps every fact it knows of, so it evaluates the rules after all of them.
-AFTER_EVERYTHING = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 # The view follow_up_items: every item, from two kinds of rows, each a relation with the view's columns.
@@ -439,66 +439,6 @@ class ContactChange:
 
 
 
-class FactsInProgress:
-    """What a batch's events add to a candidacy's facts, taken in one event at a time over the batch's
-    pages: lists to append to, added to the facts once, when the batch is written."""
-
-    __slots__ = ("interviews", "deadlines", "notes", "check_ins", "outcome")
-
-    def __init__(self) -> None:
-        self.interviews: list[InterviewRound] = []
-        self.deadlines: list[StatedDeadline] = []
-        self.notes: list[SentNote] = []
-        self.check_ins: list[SentCheckIn] = []
-        self.outcome: RecordedOutcome | None = None
-
-    def moved_on(self, facts: CandidacyFacts) -> CandidacyFacts:
-        """The facts with what was taken in added (the events came after all of them, in log order)."""
-        return replace(
-            facts, interviews=facts.interviews + tuple(self.interviews),
-            deadlines=facts.deadlines + tuple(self.deadlines), notes=facts.notes + tuple(self.notes),
-            check_ins=facts.check_ins + tuple(self.check_ins),
-            outcome=self.outcome if self.outcome is not None else facts.outcome,
-        )
-
-
-def _fold_interview(facts: FactsInProgress, event: Candidacy.Interview) -> None:
-    facts.interviews.append(InterviewRound(event.held_at, tuple(event.interviewer_ids), event.format))
-
-
-def _fold_deadline(facts: FactsInProgress, event: Candidacy.DeadlineStated) -> None:
-    facts.deadlines.append(StatedDeadline(event.decide_by, event.stated_at))
-
-
-def _fold_note(facts: FactsInProgress, event: Candidacy.NoteSent) -> None:
-    facts.notes.append(SentNote(event.contact_id, event.kind, event.channel, event.sent_at))
-
-
-def _fold_check_in(facts: FactsInProgress, event: Candidacy.CheckInSent) -> None:
-    facts.check_ins.append(SentCheckIn(event.channel, event.sent_at, event.contact_id))
-
-
-def _fold_outcome(facts: FactsInProgress, event: Candidacy.OutcomeRecorded) -> None:
-    facts.outcome = RecordedOutcome(event.outcome, event.occurred_at)
-
-
-# How each event of a candidacy after Opened moves its facts on, by the event's class: a page's
-# events are dispatched by their exact class (the log's events are decoded to these classes).
-CANDIDACY_FOLDS: dict[type, Callable[[FactsInProgress, Any], None]] = {
-    Candidacy.Interview: _fold_interview,
-    Candidacy.DeadlineStated: _fold_deadline,
-    Candidacy.NoteSent: _fold_note,
-    Candidacy.CheckInSent: _fold_check_in,
-    Candidacy.OutcomeRecorded: _fold_outcome,
-}
-
-
-def opened_facts(opened: Candidacy.Opened) -> CandidacyFacts:
-    """A candidacy's facts as it is opened: no interview, deadline, note, check-in or outcome yet."""
-    return CandidacyFacts(opened.originator_id, opened.candidate_id, opened.timezone, opened.country,
-                          opened.subdivision)
-
-
 CONNECT_LINKEDIN = FollowUpKind.CONNECT_LINKEDIN.value
 STAY_IN_TOUCH = FollowUpKind.STAY_IN_TOUCH.value
 RELATIONSHIP_RULES = {STAY_IN_TOUCH: stay_in_touch_item, CONNECT_LINKEDIN: connect_linkedin_item}
@@ -665,39 +605,6 @@ class QueueBatch:
                 ))
             view.add_touches(curs, contact_changes)
             view.record_tracking(curs, tracking)
-
-
-# How many changed candidacies a batch writes at a time: what their writes hold in memory (facts read back,
-# items, statement parameters) is bounded by this, not by the batch.
-WRITE_CHUNK = 5_000
-
-
-class _RowWithFacts(Protocol):
-    facts: CandidacyFacts
-
-
-R = TypeVar("R", bound=_RowWithFacts)
-
-
-def changed_rows_by_chunk(
-    curs: Cursor[DictRow],
-    load_candidacies: Callable[[Cursor[DictRow], list[UUID]], dict[UUID, R]],
-    changed: Sequence[UUID],
-    opened: Mapping[UUID, R],
-    moved: Mapping[UUID, FactsInProgress],
-) -> Iterator[tuple[list[UUID], list[R]]]:
-    """A batch's changed candidacies, WRITE_CHUNK at a time (their ids, and their rows in that order):
-    each one's stored facts read once (one query a chunk; one opened in the batch has none) and
-    moved on by all its events of the batch."""
-    for start in range(0, len(changed), WRITE_CHUNK):
-        chunk = list(changed[start:start + WRITE_CHUNK])
-        candidacies = load_candidacies(curs, [cid for cid in chunk if cid not in opened])
-        candidacies.update((cid, opened[cid]) for cid in chunk if cid in opened)
-        rows = [candidacies[cid] for cid in chunk]
-        for row in rows:
-            if (moved_on := moved.get(row.facts.candidacy_id)) is not None:
-                row.facts = moved_on.moved_on(row.facts)
-        yield chunk, rows
 
 
 def _earliest(first: datetime | None, second: datetime | None) -> datetime | None:

@@ -16,7 +16,7 @@ from domain.rules import follow_up_items, status_at
 from domain.values import Channel, FollowUpStatus, InterviewFormat, NoteKind, Outcome, Role
 from infra.eventstore import open_application
 from infra.settings import Settings
-from projections.follow_up_queue import AFTER_EVERYTHING
+from projections.candidacy_batches import AFTER_EVERYTHING
 from projections.queries import ItemFilters, TeamScope, follow_up_items_page, item_key
 
 NOW = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)

@@ -21,8 +21,8 @@ from domain.rules import follow_up_items
 from domain.values import Channel, ContactFacts, NoteKind, Outcome, Role
 from infra.eventstore import open_application
 from infra.settings import Settings
-from projections import follow_up_queue
-from projections.follow_up_queue import AFTER_EVERYTHING
+from projections import candidacy_batches
+from projections.candidacy_batches import AFTER_EVERYTHING
 from projections.paging import ProjectionWorker
 from projections.registry import open_projection
 from tests.commands import commands, run_command
@@ -95,7 +95,7 @@ def _project(
     worker = ProjectionWorker(app, open_projection("follow_up_queue", app, schema=schema), page_size=page,
                               batch_events=batch)
     try:
-        with patch.object(follow_up_queue, "WRITE_CHUNK", chunk or follow_up_queue.WRITE_CHUNK):
+        with patch.object(candidacy_batches, "WRITE_CHUNK", chunk or candidacy_batches.WRITE_CHUNK):
             worker.catch_up()
         return _rows(database_url, schema)
     finally:

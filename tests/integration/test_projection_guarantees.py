@@ -21,7 +21,7 @@ from domain.values import Channel, NoteKind, Role
 from infra.eventstore import open_application
 from infra.settings import Settings
 from projections.rebuild import rebuild_projection
-from projections import follow_up_queue, paging
+from projections import candidacy_batches, paging
 from projections.paging import ProjectionWorker, apply_next_page, catch_up_together
 from projections.registry import PROJECTIONS, open_projection, open_workers
 from tests.commands import commands, run_command
@@ -213,7 +213,7 @@ def test_a_catch_up_writes_several_pages_in_one_transaction_once_the_batch_is_fu
         ids = [n.id for n in app.recorder.select_notifications(start=1, limit=1000)]
         assert len(ids) > 12
         # Each batch's candidacies are written two at a time.
-        with patch.object(follow_up_queue, "WRITE_CHUNK", 2):  # the queue's and analytics' batches
+        with patch.object(candidacy_batches, "WRITE_CHUNK", 2):  # the queue's and analytics' batches
             for name in ("follow_up_queue", "analytics"):
                 worker = ProjectionWorker(app, open_projection(name, app), page_size=2, batch_events=6)
                 try:

@@ -1,0 +1,120 @@
+"""What the follow-up queue and analytics share to catch up in batches: what a batch's events add
+to each candidacy's facts (taken in without touching a table), and the batch's changed candidacies
+read back and moved on, a chunk at a time, when it is written."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar
+from uuid import UUID
+
+from psycopg import Cursor
+from psycopg.rows import DictRow
+
+from domain.candidacy import Candidacy
+from domain.values import (
+    CandidacyFacts,
+    InterviewRound,
+    RecordedOutcome,
+    SentCheckIn,
+    SentNote,
+    StatedDeadline,
+)
+
+# The projection keeps every fact it knows of, so it evaluates the rules after all of them.
+AFTER_EVERYTHING = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+class FactsInProgress:
+    """What a batch's events add to a candidacy's facts, taken in one event at a time over the batch's
+    pages: lists to append to, added to the facts once, when the batch is written."""
+
+    __slots__ = ("interviews", "deadlines", "notes", "check_ins", "outcome")
+
+    def __init__(self) -> None:
+        self.interviews: list[InterviewRound] = []
+        self.deadlines: list[StatedDeadline] = []
+        self.notes: list[SentNote] = []
+        self.check_ins: list[SentCheckIn] = []
+        self.outcome: RecordedOutcome | None = None
+
+    def moved_on(self, facts: CandidacyFacts) -> CandidacyFacts:
+        """The facts with what was taken in added (the events came after all of them, in log order)."""
+        return replace(
+            facts, interviews=facts.interviews + tuple(self.interviews),
+            deadlines=facts.deadlines + tuple(self.deadlines), notes=facts.notes + tuple(self.notes),
+            check_ins=facts.check_ins + tuple(self.check_ins),
+            outcome=self.outcome if self.outcome is not None else facts.outcome,
+        )
+
+
+def _fold_interview(facts: FactsInProgress, event: Candidacy.Interview) -> None:
+    facts.interviews.append(InterviewRound(event.held_at, tuple(event.interviewer_ids), event.format))
+
+
+def _fold_deadline(facts: FactsInProgress, event: Candidacy.DeadlineStated) -> None:
+    facts.deadlines.append(StatedDeadline(event.decide_by, event.stated_at))
+
+
+def _fold_note(facts: FactsInProgress, event: Candidacy.NoteSent) -> None:
+    facts.notes.append(SentNote(event.contact_id, event.kind, event.channel, event.sent_at))
+
+
+def _fold_check_in(facts: FactsInProgress, event: Candidacy.CheckInSent) -> None:
+    facts.check_ins.append(SentCheckIn(event.channel, event.sent_at, event.contact_id))
+
+
+def _fold_outcome(facts: FactsInProgress, event: Candidacy.OutcomeRecorded) -> None:
+    facts.outcome = RecordedOutcome(event.outcome, event.occurred_at)
+
+
+# How each event of a candidacy after Opened moves its facts on, by the event's class: a page's
+# events are dispatched by their exact class (the log's events are decoded to these classes).
+CANDIDACY_FOLDS: dict[type, Callable[[FactsInProgress, Any], None]] = {
+    Candidacy.Interview: _fold_interview,
+    Candidacy.DeadlineStated: _fold_deadline,
+    Candidacy.NoteSent: _fold_note,
+    Candidacy.CheckInSent: _fold_check_in,
+    Candidacy.OutcomeRecorded: _fold_outcome,
+}
+
+
+def opened_facts(opened: Candidacy.Opened) -> CandidacyFacts:
+    """A candidacy's facts as it is opened: no interview, deadline, note, check-in or outcome yet."""
+    return CandidacyFacts(opened.originator_id, opened.candidate_id, opened.timezone, opened.country,
+                          opened.subdivision)
+
+
+# How many changed candidacies a batch writes at a time: what their writes hold in memory (facts read back,
+# items, statement parameters) is bounded by this, not by the batch.
+WRITE_CHUNK = 5_000
+
+
+class _RowWithFacts(Protocol):
+    facts: CandidacyFacts
+
+
+R = TypeVar("R", bound=_RowWithFacts)
+
+
+def changed_rows_by_chunk(
+    curs: Cursor[DictRow],
+    load_candidacies: Callable[[Cursor[DictRow], list[UUID]], dict[UUID, R]],
+    changed: Sequence[UUID],
+    opened: Mapping[UUID, R],
+    moved: Mapping[UUID, FactsInProgress],
+) -> Iterator[tuple[list[UUID], list[R]]]:
+    """A batch's changed candidacies, WRITE_CHUNK at a time (their ids, and their rows in that order):
+    each one's stored facts read once (one query a chunk; one opened in the batch has none) and
+    moved on by all its events of the batch."""
+    for start in range(0, len(changed), WRITE_CHUNK):
+        chunk = list(changed[start:start + WRITE_CHUNK])
+        candidacies = load_candidacies(curs, [cid for cid in chunk if cid not in opened])
+        candidacies.update((cid, opened[cid]) for cid in chunk if cid in opened)
+        rows = [candidacies[cid] for cid in chunk]
+        for row in rows:
+            if (moved_on := moved.get(row.facts.candidacy_id)) is not None:
+                row.facts = moved_on.moved_on(row.facts)
+        yield chunk, rows
