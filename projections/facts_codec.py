@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from enum import Enum
+from functools import lru_cache
+from typing import Any, TypeVar
 from uuid import UUID
 
 import orjson
@@ -29,11 +31,27 @@ def facts_to_json_text(facts: CandidacyFacts) -> str:
     return orjson.dumps(facts).decode()
 
 
+# Reading facts back is much of what a catch-up does with them: the contacts they name recur across
+# candidacies, so their parsed ids are kept; an enum member is looked
+# up in the enum's own table without the call around it.
+@lru_cache(maxsize=65_536)
+def _uuid(text: str) -> UUID:
+    return UUID(text)
+
+
+E = TypeVar("E", bound=Enum)
+
+
+def _member(enum_class: type[E], value: str) -> E:
+    member = enum_class._value2member_map_.get(value)
+    return member if member is not None else enum_class(value)  # type: ignore[return-value]
+
+
 def outcome_from_json(data: dict[str, Any] | None) -> RecordedOutcome | None:
     """The "outcome" member of the facts' JSON read back."""
     if not data:
         return None
-    return RecordedOutcome(Outcome(data["outcome"]), datetime.fromisoformat(data["occurred_at"]))
+    return RecordedOutcome(_member(Outcome, data["outcome"]), datetime.fromisoformat(data["occurred_at"]))
 
 
 def facts_from_json(data: dict[str, Any]) -> CandidacyFacts:
@@ -44,8 +62,8 @@ def facts_from_json(data: dict[str, Any]) -> CandidacyFacts:
         country=data["country"],
         subdivision=data["subdivision"],
         interviews=tuple(
-            InterviewRound(datetime.fromisoformat(r["held_at"]), tuple(UUID(c) for c in r["interviewer_ids"]),
-                           InterviewFormat(r["format"]))
+            InterviewRound(datetime.fromisoformat(r["held_at"]), tuple(map(_uuid, r["interviewer_ids"])),
+                           _member(InterviewFormat, r["format"]))
             for r in data["interviews"]
         ),
         deadlines=tuple(
@@ -53,13 +71,13 @@ def facts_from_json(data: dict[str, Any]) -> CandidacyFacts:
             for d in data["deadlines"]
         ),
         notes=tuple(
-            SentNote(UUID(n["contact_id"]), NoteKind(n["kind"]), Channel(n["channel"]),
+            SentNote(_uuid(n["contact_id"]), _member(NoteKind, n["kind"]), _member(Channel, n["channel"]),
                      datetime.fromisoformat(n["sent_at"]))
             for n in data["notes"]
         ),
         check_ins=tuple(
-            SentCheckIn(Channel(c["channel"]), datetime.fromisoformat(c["sent_at"]),
-                        UUID(c["contact_id"]) if c["contact_id"] else None)
+            SentCheckIn(_member(Channel, c["channel"]), datetime.fromisoformat(c["sent_at"]),
+                        _uuid(c["contact_id"]) if c["contact_id"] else None)
             for c in data["check_ins"]
         ),
         outcome=outcome_from_json(data["outcome"]),

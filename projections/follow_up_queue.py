@@ -17,6 +17,7 @@ Its tables:
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -45,6 +46,7 @@ from domain.values import (
     FollowUpItem,
     FollowUpKind,
 )
+from projections import candidacy_batches
 from projections.candidacy_batches import (
     AFTER_EVERYTHING,
     CANDIDACY_FOLDS,
@@ -53,12 +55,23 @@ from projections.candidacy_batches import (
     opened_facts,
 )
 from projections.facts_codec import facts_from_json, facts_to_json_text, outcome_from_json
-from projections.paging import PagedProjection, PagedView
+from projections.paging import PagedProjection, PagedView, conninfo_of
+from projections.queue_items import (
+    ITEM_COLUMN_TYPES,
+    ITEM_COLUMNS,
+    STAY_IN_TOUCH_COLUMN_TYPES,
+    STAY_IN_TOUCH_COLUMNS,
+    CandidacyRow,
+    EvaluatedChunk,
+    ItemsProcess,
+    copy_items,
+    copy_stay_in_touch,
+    stay_in_touch_schedules,
+)
 
 
 
 # The view follow_up_items: every item, from two kinds of rows, each a relation with the view's columns.
-ITEM_COLUMNS = "candidacy_id, kind, contact_id, opened_at, candidate_id, owner_id, team, due_from, due_by, done_at, flags, reason"
 ITEM_SOURCES = (
     "{schema}.follow_up_candidacy_items",
     "(SELECT s.candidacy_id, 'stay_in_touch'::text AS kind, s.contact_id, sc.opened_at, s.candidate_id, "
@@ -66,13 +79,6 @@ ITEM_SOURCES = (
     "FROM {schema}.follow_up_stay_in_touch AS s "
     "JOIN {schema}.follow_up_stay_in_touch_schedules AS sc USING (contact_id, timezone))",
 )
-
-
-@dataclass
-class CandidacyRow:
-    facts: CandidacyFacts
-    owner_id: UUID
-    team: str | None
 
 
 class FollowUpQueueView(PagedView):
@@ -276,7 +282,9 @@ class FollowUpQueueView(PagedView):
                 (sorted(contact_ids),),
             )
 
-    def save_candidacies(self, curs: Cursor[DictRow], rows: Sequence[CandidacyRow]) -> None:
+    def save_candidacies(self, curs: Cursor[DictRow], rows: Sequence[CandidacyRow],
+                         facts_json: Sequence[str] | None = None) -> None:
+        """Store the candidacies' facts (facts_json: those facts as JSON, when already written out)."""
         if not rows:
             return
         curs.execute(
@@ -294,7 +302,7 @@ class FollowUpQueueView(PagedView):
                 [row.owner_id for row in rows],
                 [row.team for row in rows],
                 [row.facts.outcome is not None for row in rows],
-                [facts_to_json_text(row.facts) for row in rows],
+                facts_json if facts_json is not None else [facts_to_json_text(row.facts) for row in rows],
             ),
         )
 
@@ -380,53 +388,28 @@ class FollowUpQueueView(PagedView):
             )
 
     def insert_items(self, curs: Cursor[DictRow], items: Iterable[tuple[CandidacyRow, list[FollowUpItem]]]) -> None:
-        """Insert each candidacy's items (all of the candidacy's, or some)."""
-        stay_in_touch: list[tuple[CandidacyRow, FollowUpItem]] = []
-        # Binary, with the column types given: each value goes as it is stored, without being
-        # written out as text here and parsed back by the server (half the cost, on both sides).
-        with curs.copy(self.sql(
-            "COPY {schema}.follow_up_candidacy_items (candidacy_id, kind, contact_id, opened_at, candidate_id, "
-            "owner_id, team, due_from, due_by, done_at, flags, reason) FROM STDIN (FORMAT BINARY)"
-        )) as copy:
+        """Insert each candidacy's items (all of the candidacy's, or some). They are computed as they are
+        copied in, so the server stores one part of them while the next is computed."""
+        with curs.copy(self.sql(f"COPY {{schema}}.follow_up_candidacy_items ({ITEM_COLUMNS}) FROM STDIN (FORMAT BINARY)")) as copy:
             copy.set_types(ITEM_COLUMN_TYPES)
-            for row, candidacy_items in items:
-                for item in candidacy_items:
-                    if item.kind is FollowUpKind.STAY_IN_TOUCH:
-                        stay_in_touch.append((row, item))
-                        continue
-                    copy.write_row((
-                        item.candidacy_id, item.kind.value, item.contact_id, item.opened_at, item.candidate_id,
-                        row.owner_id, row.team, item.due_from, item.due_by, item.done_at, list(item.flags),
-                        item.reason,
-                    ))
-        self.insert_stay_in_touch_items(curs, stay_in_touch)
+            stay_in_touch = copy_items(copy, items)
+        if stay_in_touch:
+            with curs.copy(self.sql(
+                f"COPY {{schema}}.follow_up_stay_in_touch ({STAY_IN_TOUCH_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+            )) as copy:
+                copy.set_types(STAY_IN_TOUCH_COLUMN_TYPES)
+                copy_stay_in_touch(copy, stay_in_touch)
+            self.save_stay_in_touch_schedules(curs, stay_in_touch_schedules(stay_in_touch))
 
-    def insert_stay_in_touch_items(self, curs: Cursor[DictRow], items: Sequence[tuple[CandidacyRow, FollowUpItem]]) -> None:
-        """Store stay_in_touch items as their candidacy and contact, and the schedule they show."""
-        if not items:
-            return
-        curs.execute(
-            self.sql(
-                "INSERT INTO {schema}.follow_up_stay_in_touch "
-                "(candidacy_id, contact_id, timezone, candidate_id, owner_id, team) "
-                "SELECT * FROM unnest(%b::uuid[], %b::uuid[], %b::text[], %b::uuid[], %b::uuid[], %b::text[])"
-            ),
-            (
-                [item.candidacy_id for _, item in items], [item.contact_id for _, item in items],
-                [row.facts.timezone for row, _ in items], [item.candidate_id for _, item in items],
-                [row.owner_id for row, _ in items], [row.team for row, _ in items],
-            ),
-        )
-        # Every item of one (contact, time zone) shows the same schedule (see stay_in_touch_schedule).
-        self.save_stay_in_touch_schedules(curs, {
-            (item.contact_id, row.facts.timezone): StayInTouchSchedule(item.opened_at, item.due_from, item.due_by,
-                                                                       item.reason)
-            for row, item in items if item.contact_id is not None
-        })
-
-
-ITEM_COLUMN_TYPES = ("uuid", "text", "uuid", "timestamptz", "uuid", "uuid", "text", "timestamptz", "timestamptz",
-                     "timestamptz", "text[]", "text")
+    def insert_evaluated(self, curs: Cursor[DictRow], evaluated: EvaluatedChunk) -> None:
+        """Insert the items an ItemsProcess evaluated: its COPY data as it came."""
+        with curs.copy(self.sql(f"COPY {{schema}}.follow_up_candidacy_items ({ITEM_COLUMNS}) FROM STDIN (FORMAT BINARY)")) as copy:
+            copy.write(evaluated.items)
+        with curs.copy(self.sql(
+            f"COPY {{schema}}.follow_up_stay_in_touch ({STAY_IN_TOUCH_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+        )) as copy:
+            copy.write(evaluated.stay_in_touch)
+        self.save_stay_in_touch_schedules(curs, evaluated.schedules)
 
 
 @dataclass
@@ -469,6 +452,27 @@ class FollowUpQueueProjection(PagedProjection[FollowUpQueueView]):
     )
 
     batch_events = BATCH_EVENTS
+    write_behind = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._items_process: ItemsProcess | None = None
+
+    def items_process(self) -> ItemsProcess:
+        """The process that evaluates the rules of a batch's chunks while this one writes (started the
+        first time a batch has several chunks: catching up)."""
+        if self._items_process is None:
+            self._items_process = ItemsProcess(self.policy, conninfo_of(self.view.datastore))
+        return self._items_process
+
+    def at_head(self) -> None:
+        """Following the log, a page's candidacies fit in one chunk: the helper process is not needed."""
+        self.close()
+
+    def close(self) -> None:
+        if self._items_process is not None:
+            self._items_process.close()
+            self._items_process = None
 
     def start_batch(self) -> QueueBatch:
         return QueueBatch(self)
@@ -587,22 +591,32 @@ class QueueBatch:
 
             # The changed candidacies, a chunk at a time (what a chunk's writes hold is freed before
             # the next): each one's stored facts are read once and moved on by all its events of the
-            # batch, so the rules run once per candidacy per batch.
+            # batch, so the rules run once per candidacy per batch. With several chunks (catching up),
+            # the rules of one chunk run in the helper process while the next chunk is read and stored.
+            helper = self.projection.items_process() if len(changed) > candidacy_batches.WRITE_CHUNK else None
+            evaluating: Future[EvaluatedChunk] | None = None
             for chunk, rows in changed_rows_by_chunk(curs, view.load_candidacies, changed, self.opened, self.moved):
                 # Only a candidacy with an outcome has relationship items, the ones that read its interviewers.
                 interviewers = {contact_id for row in rows if row.facts.outcome is not None
-                                for contact_id in row.facts.interviewer_ids} - contacts.keys()
-                contacts.update(view.load_latest_touches(curs, interviewers))
+                                for contact_id in row.facts.interviewer_ids}
+                contacts.update(view.load_latest_touches(curs, interviewers - contacts.keys()))
+                facts_json = [facts_to_json_text(row.facts) for row in rows]
                 with curs.connection.pipeline():
-                    view.save_candidacies(curs, rows)
+                    view.save_candidacies(curs, rows, facts_json)
                     # A candidacy opened in this batch has no items stored yet.
                     view.delete_items(curs, [cid for cid in chunk if cid not in self.opened])
-                # The items are computed as they are copied in, so the server stores one part of them
-                # while the next is computed.
-                view.insert_items(curs, (
-                    (row, follow_up_items(row.facts, AFTER_EVERYTHING, contacts=contacts, policy=policy))
-                    for row in rows
-                ))
+                if helper is None:
+                    view.insert_items(curs, (
+                        (row, follow_up_items(row.facts, AFTER_EVERYTHING, contacts=contacts, policy=policy))
+                        for row in rows
+                    ))
+                    continue
+                previous, evaluating = evaluating, helper.evaluate(
+                    rows, facts_json, [contacts[contact_id] for contact_id in interviewers if contact_id in contacts])
+                if previous is not None:
+                    view.insert_evaluated(curs, previous.result())
+            if evaluating is not None:
+                view.insert_evaluated(curs, evaluating.result())
             view.add_touches(curs, contact_changes)
             view.record_tracking(curs, tracking)
 

@@ -8,7 +8,7 @@ import logging
 import threading
 import time
 from abc import abstractmethod
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from uuid import UUID
@@ -123,6 +123,13 @@ class PagedProjection(Projection[V], Generic[V]):
     # as things happen, a candidacy's events are spread over weeks, so over many pages.
     batch_events: ClassVar[int | None] = None
 
+    # Whether a full batch is written in a thread of its own while the next one is taken in, when the
+    # projection catches up alone: worth it where the write mostly waits (on PostgreSQL, on a helper
+    # process), the interpreter then free to read and take in the next pages. Two batches are held at
+    # once; catching up with the other read models (the first `followup serve` on a long log), each of
+    # theirs is too, and their writes take turns with this one's anyway: there it writes in turn.
+    write_behind: ClassVar[bool] = False
+
     def __init__(self, view: V, policy: FollowUpPolicy = DEFAULT_POLICY) -> None:
         super().__init__(view)
         self.policy = policy
@@ -137,6 +144,12 @@ class PagedProjection(Projection[V], Generic[V]):
 
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         self.process_page([domain_event], tracking)
+
+    def at_head(self) -> None:
+        """Called when what was taken in up to the log's head is written: catching up is over."""
+
+    def close(self) -> None:
+        """Give back what the projection holds besides its view's connections."""
 
 
 class ProjectionWorker:
@@ -159,6 +172,9 @@ class ProjectionWorker:
         self._batch: Batch | None = None
         self._batch_end = 0
         self._batch_size = 0
+        # A full batch being written behind (see PagedProjection.write_behind): where it ends, and its write.
+        self._writing: tuple[int, Future[bool]] | None = None
+        self._writer: ThreadPoolExecutor | None = None
         self._follower: LogFollower | None = None
 
     @property
@@ -177,16 +193,19 @@ class ProjectionWorker:
         """Where the next page this projection needs starts after (past any events taken in, not yet written)."""
         if self._batch is not None:
             return self._batch_end
+        if self._writing is not None:
+            return self._writing[0]
         if self._position is None:
             self._position = self.position()
         return self._position
 
     def apply(
         self, notifications: Sequence[Notification], decoded: dict[int, DomainEventProtocol[UUID]], *,
-        more: bool = False,
+        more: bool = False, alone: bool = True,
     ) -> None:
         """Take in the part of a page this projection has not applied yet, and write it in one transaction
-        with what it took in before, unless `more` (the log goes on past the page) and the batch has room."""
+        with what it took in before, unless `more` (the log goes on past the page) and the batch has room.
+        `alone`: no other projection takes the same pages in (see write_behind)."""
         position = self.known_position()
         unapplied = [n for n in notifications if n.id > position]
         if unapplied:
@@ -200,28 +219,63 @@ class ProjectionWorker:
             self._batch_end = unapplied[-1].id
             self._batch_size += len(unapplied)
         if not more or self._batch_size >= self.batch_events:
-            self.write()
+            self.write(behind=more and alone and self.projection.write_behind)
+        if not more:
+            self.projection.at_head()
 
-    def write(self) -> None:
-        """Apply the events taken in, and their tracking record, in one transaction."""
+    def write(self, *, behind: bool = False) -> None:
+        """Apply the events taken in, and their tracking record, in one transaction; `behind`: in a thread
+        of its own, while the next batch is taken in (one batch at a time is written)."""
+        if not self.finish_writing():
+            self._batch = None  # taken in after a batch that was not written: read again from the tracking row
+            return
         batch, self._batch = self._batch, None
         if batch is None:
             return
         assert self._position is not None  # read when the batch started
-        self.projection.view.expected_position = self._position
-        try:
-            batch.write(Tracking(self.app.name, self._batch_end))
-        except (PositionMoved, IntegrityError) as moved:
-            log.info("projection %s: %s; reading its position again", self.name, moved)
-            self._position = None
+        tracking = Tracking(self.app.name, self._batch_end)
+        if behind:
+            if self._writer is None:
+                self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"write-{self.name}")
+            self._writing = (self._batch_end, self._writer.submit(self._write_batch, batch, self._position, tracking))
             return
+        try:
+            written = self._write_batch(batch, self._position, tracking)
         except BaseException:
             self.forget()
             raise
-        self._position = self._batch_end
+        self._position = tracking.notification_id if written else None
+
+    def _write_batch(self, batch: Batch, expected_position: int, tracking: Tracking) -> bool:
+        """Whether the batch was written: not when another worker moved the tracking row first."""
+        self.projection.view.expected_position = expected_position
+        try:
+            batch.write(tracking)
+        except (PositionMoved, IntegrityError) as moved:
+            log.info("projection %s: %s; reading its position again", self.name, moved)
+            return False
+        return True
+
+    def finish_writing(self) -> bool:
+        """Wait for the batch being written behind, if any; whether it was written (its error is raised)."""
+        writing, self._writing = self._writing, None
+        if writing is None:
+            return True
+        end, future = writing
+        try:
+            written = future.result()
+        except BaseException:
+            self.forget()
+            raise
+        self._position = end if written else None
+        return written
 
     def forget(self) -> None:
-        """Drop what was taken in and not written, and read the position from the tracking row next time."""
+        """Drop what was taken in and not written, and read the position from the tracking row next time
+        (once the batch being written behind, if any, is written or failed)."""
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            wait([writing[1]])
         self._batch = None
         self._position = None
 
@@ -242,6 +296,10 @@ class ProjectionWorker:
     def close(self) -> None:
         """Stop, and give back the view's database connections."""
         self.stop()
+        self.forget()
+        if self._writer is not None:
+            self._writer.shutdown()
+        self.projection.close()
         self.projection.view.datastore.close()
 
     def wait_for(self, position: int, timeout: float) -> bool:
@@ -320,12 +378,13 @@ def apply_next_page(
     if not notifications:
         for worker in workers:
             worker.write()  # what a full page left taken in: the log ends there
+            worker.projection.at_head()
         return 0
     # Only a full page says there is more to read: a worker writes what it took in when it reaches
     # the head, or when its batch is full.
     more = len(notifications) == page_size
     for worker in workers:
-        worker.apply(notifications, decoded, more=more)
+        worker.apply(notifications, decoded, more=more, alone=len(workers) == 1)
     return len(notifications)
 
 
@@ -446,9 +505,13 @@ class LogFollower:
         return conn
 
 
+def conninfo_of(datastore: PostgresDatastore) -> dict[str, Any]:
+    """The connection parameters of the datastore's database."""
+    pool_kwargs = datastore.pool.kwargs
+    return {key: pool_kwargs[key] for key in ("dbname", "host", "port", "user", "password") if key in pool_kwargs}
+
+
 def connect_apart(datastore: PostgresDatastore) -> psycopg.Connection[Any]:
     """A connection of its own to the datastore's database, outside its pool, in autocommit: for what
     holds a connection for long (LISTEN, a session's lock)."""
-    pool_kwargs = datastore.pool.kwargs
-    params = {key: pool_kwargs[key] for key in ("dbname", "host", "port", "user", "password") if key in pool_kwargs}
-    return psycopg.connect(**params, autocommit=True)
+    return psycopg.connect(**conninfo_of(datastore), autocommit=True)

@@ -220,6 +220,7 @@ def test_a_catch_up_writes_several_pages_in_one_transaction_once_the_batch_is_fu
                     written, pages = [], 0
                     while apply_next_page(app, [worker], page_size=2):
                         pages += 1
+                        worker.finish_writing()  # the queue writes a full batch behind: see test_write_behind
                         written.append(worker.position())  # the tracking row, as a reader sees it
                         if pages == 2:  # four events taken in, none of them written
                             table = "follow_up_items" if name == "follow_up_queue" else "analytics_candidacies"

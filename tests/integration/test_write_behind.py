@@ -1,0 +1,106 @@
+"""The follow-up queue catching up alone: each full batch is written in a thread of its own while the
+next is taken in, and the rules of a batch's chunks run in a helper process. What it writes is what
+a rebuild writes; a write that fails stops the catch-up, and nothing taken in after it is written."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from unittest.mock import patch
+
+import pytest
+
+from infra.eventstore import open_application
+from infra.settings import Settings
+from projections import candidacy_batches
+from projections.follow_up_queue import QueueBatch
+from projections.paging import ProjectionWorker, apply_next_page
+from projections.queue_items import ItemsProcess
+from projections.rebuild import rebuild_projection
+from projections.registry import open_projection
+from tests.integration.test_projection_guarantees import ACTOR, seed, snapshot
+
+NOW = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def app(settings: Settings):
+    app = open_application(settings, clock=lambda: NOW)
+    candidacies, contacts = seed(app, candidacies=4)
+    for candidacy in candidacies:
+        app.record_interview(candidacy, NOW - timedelta(days=3), contacts, by=ACTOR)
+    yield app
+    app.close()
+
+
+def test_a_full_batch_is_written_behind_while_the_next_is_taken_in(app, settings: Settings):
+    ids = [n.id for n in app.recorder.select_notifications(start=1, limit=1000)]
+    release, writing = threading.Event(), threading.Event()
+    write = QueueBatch.write
+    evaluated = []
+    evaluate = ItemsProcess.evaluate
+
+    def held_write(batch: QueueBatch, tracking) -> None:
+        writing.set()
+        assert release.wait(30), "the test never let the write go on"
+        write(batch, tracking)
+
+    def counted_evaluate(process: ItemsProcess, rows, *args):
+        evaluated.append(len(rows))
+        return evaluate(process, rows, *args)
+
+    worker = ProjectionWorker(app, open_projection("follow_up_queue", app), page_size=2, batch_events=4)
+    try:
+        # One candidacy a chunk: every batch of several candidacies has its rules run in the helper process.
+        with patch.object(candidacy_batches, "WRITE_CHUNK", 1), patch.object(QueueBatch, "write", held_write), \
+                patch.object(ItemsProcess, "evaluate", counted_evaluate):
+            apply_next_page(app, [worker], page_size=2)
+            apply_next_page(app, [worker], page_size=2)  # the batch is full: its write starts, and waits
+            assert writing.wait(10)
+            # The next page is taken in meanwhile; the tracking row has not moved.
+            apply_next_page(app, [worker], page_size=2)
+            assert worker.known_position() == ids[5]
+            assert worker.position() == 0
+            release.set()
+            assert worker.finish_writing()
+            assert worker.position() == ids[3]
+            while apply_next_page(app, [worker], page_size=2):
+                pass
+        assert worker.position() == ids[-1]
+        assert evaluated and max(evaluated) == 1
+    finally:
+        worker.close()
+    # What was written batch by batch, behind and in the helper, is what a rebuild writes in one go.
+    written = snapshot(settings)
+    rebuild_projection("follow_up_queue", app)
+    assert snapshot(settings) == written
+
+
+def test_a_write_behind_that_fails_stops_the_catch_up_and_nothing_after_it_is_written(app, settings: Settings):
+    ids = [n.id for n in app.recorder.select_notifications(start=1, limit=1000)]
+    write = QueueBatch.write
+    calls = []
+
+    def failing_first_write(batch: QueueBatch, tracking) -> None:
+        calls.append(tracking.notification_id)
+        if len(calls) == 1:
+            raise RuntimeError("the database went away")
+        write(batch, tracking)
+
+    worker = ProjectionWorker(app, open_projection("follow_up_queue", app), page_size=2, batch_events=4)
+    try:
+        with patch.object(QueueBatch, "write", failing_first_write):
+            with pytest.raises(RuntimeError, match="went away"):
+                while apply_next_page(app, [worker], page_size=2):
+                    pass
+        # Raised when the next batch was to be written: that one was dropped, not written.
+        assert calls == [ids[3]]
+        assert worker.position() == 0
+        # Started again, the worker reads its position from the tracking row and writes it all.
+        worker.catch_up()
+        assert worker.position() == ids[-1]
+    finally:
+        worker.close()
+    written = snapshot(settings)
+    rebuild_projection("follow_up_queue", app)
+    assert snapshot(settings) == written
