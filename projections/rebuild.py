@@ -57,8 +57,8 @@ def rebuild_projection(
         with datastore.transaction(commit=True) as curs:
             curs.execute(SQL("CREATE SCHEMA {}").format(Identifier(build_schema)))
         projection = open_projection(name, app, policy=policy, schema=build_schema)
+        worker = ProjectionWorker(app, projection)
         try:
-            worker = ProjectionWorker(app, projection)
             head = app.recorder.max_notification_id() or 0
             worker.catch_up(progress=(lambda position: progress(position, head)) if progress else None)
             position = _switch(datastore, build_schema, live_schema, worker,
@@ -66,7 +66,7 @@ def rebuild_projection(
             record_version(app, name)
             return position
         finally:
-            projection.view.datastore.close()
+            worker.close()  # its helper process and writing thread, its view's connections
             with datastore.transaction(commit=True) as curs:
                 curs.execute(SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(Identifier(build_schema)))
 
