@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import io
 import multiprocessing
+import multiprocessing.connection
+import os
+import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -133,11 +136,21 @@ _cursor: Cursor[Any] | None = None
 
 def _start_helper(policy: FollowUpPolicy, conninfo: dict[str, Any]) -> None:
     global _policy, _cursor
+    threading.Thread(target=_exit_with_parent, daemon=True, name="exit-with-parent").start()
     _policy = policy
     collect_garbage_less_often()  # as the process it works for (the facts and items of a chunk are many objects)
     # Only what the COPY data is made with: psycopg adapts values with a connection's adapters. The
     # connection sends nothing.
     _cursor = psycopg.connect(**conninfo, autocommit=True).cursor()
+
+
+def _exit_with_parent() -> None:
+    """End the helper when the process it works for ends, however it ends: killed (SIGKILL, the
+    machine's OOM killer), that process never says so, and the helper would wait for work forever."""
+    parent = multiprocessing.parent_process()
+    assert parent is not None
+    multiprocessing.connection.wait([parent.sentinel])
+    os._exit(0)
 
 
 def _evaluate_in_helper(rows: list[SentCandidacy], contacts: list[SentContact]) -> EvaluatedChunk:

@@ -4,8 +4,14 @@ a rebuild writes; a write that fails stops the catch-up, and nothing taken in af
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from unittest.mock import patch
 
 import pytest
@@ -104,3 +110,45 @@ def test_a_write_behind_that_fails_stops_the_catch_up_and_nothing_after_it_is_wr
     written = snapshot(settings)
     rebuild_projection("follow_up_queue", app)
     assert snapshot(settings) == written
+
+
+HELPER_OF_A_PROCESS = """
+import multiprocessing, sys, time
+from psycopg.conninfo import conninfo_to_dict
+from domain.policy import DEFAULT_POLICY
+from projections.queue_items import ItemsProcess
+
+if __name__ == "__main__":
+    helper = ItemsProcess(DEFAULT_POLICY, conninfo_to_dict(sys.argv[1]))
+    helper.evaluate([], [], []).result()  # the helper process is up
+    print(multiprocessing.active_children()[0].pid, flush=True)
+    time.sleep(120)
+"""
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return not any(line.startswith("State:") and "Z" in line.split()[1] for line in status)
+    except FileNotFoundError:
+        return False
+
+
+def test_the_helper_process_ends_when_the_process_it_works_for_is_killed(tmp_path, database_url: str):
+    script = tmp_path / "helper_of_a_process.py"
+    script.write_text(HELPER_OF_A_PROCESS)
+    project = Path(__file__).resolve().parents[2]
+    process = subprocess.Popen([sys.executable, str(script), database_url], stdout=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONPATH": str(project)})
+    try:
+        helper_pid = int(process.stdout.readline())
+        assert _running(helper_pid)
+        process.send_signal(signal.SIGKILL)  # it has no chance to stop its helper
+        process.wait(10)
+        deadline = time.monotonic() + 10
+        while _running(helper_pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _running(helper_pid)
+    finally:
+        process.kill()
+        process.wait()
