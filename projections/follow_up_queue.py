@@ -402,14 +402,14 @@ class FollowUpQueueView(PagedView):
             self.save_stay_in_touch_schedules(curs, stay_in_touch_schedules(stay_in_touch))
 
     def insert_evaluated(self, curs: Cursor[DictRow], evaluated: EvaluatedChunk) -> None:
-        """Insert the items an ItemsProcess evaluated: its COPY data as it came."""
+        """Insert the items an ItemsProcess evaluated: its COPY data as it came (their stay-in-touch
+        schedules are the caller's to save)."""
         with curs.copy(self.sql(f"COPY {{schema}}.follow_up_candidacy_items ({ITEM_COLUMNS}) FROM STDIN (FORMAT BINARY)")) as copy:
             copy.write(evaluated.items)
         with curs.copy(self.sql(
             f"COPY {{schema}}.follow_up_stay_in_touch ({STAY_IN_TOUCH_COLUMNS}) FROM STDIN (FORMAT BINARY)"
         )) as copy:
             copy.write(evaluated.stay_in_touch)
-        self.save_stay_in_touch_schedules(curs, evaluated.schedules)
 
 
 @dataclass
@@ -595,6 +595,9 @@ class QueueBatch:
             # the rules of one chunk run in the helper process while the next chunk is read and stored.
             helper = self.projection.items_process() if len(changed) > candidacy_batches.WRITE_CHUNK else None
             evaluating: Future[EvaluatedChunk] | None = None
+            # The chunks' stay-in-touch schedules, saved once: the chunks share contacts, and each
+            # schedule is the contact's as of the end of the batch, the same in every chunk.
+            evaluated_schedules: dict[tuple[UUID, str], StayInTouchSchedule] = {}
             for chunk, rows in changed_rows_by_chunk(curs, view.load_candidacies, changed, self.opened, self.moved):
                 # Only a candidacy with an outcome has relationship items, the ones that read its interviewers.
                 interviewers = {contact_id for row in rows if row.facts.outcome is not None
@@ -614,9 +617,12 @@ class QueueBatch:
                 previous, evaluating = evaluating, helper.evaluate(
                     rows, facts_json, [contacts[contact_id] for contact_id in interviewers if contact_id in contacts])
                 if previous is not None:
-                    view.insert_evaluated(curs, previous.result())
+                    view.insert_evaluated(curs, evaluated := previous.result())
+                    evaluated_schedules.update(evaluated.schedules)
             if evaluating is not None:
-                view.insert_evaluated(curs, evaluating.result())
+                view.insert_evaluated(curs, evaluated := evaluating.result())
+                evaluated_schedules.update(evaluated.schedules)
+            view.save_stay_in_touch_schedules(curs, evaluated_schedules)
             view.add_touches(curs, contact_changes)
             view.record_tracking(curs, tracking)
 
