@@ -32,8 +32,8 @@ def facts_to_json_text(facts: CandidacyFacts) -> str:
 
 
 # Reading facts back is much of what a catch-up does with them: the contacts they name recur across
-# candidacies, so their parsed ids are kept; an enum member is looked
-# up in the enum's own table without the call around it.
+# candidacies, so their parsed ids are kept; an enum member is looked up in the enum's own table
+# without the call around it.
 @lru_cache(maxsize=65_536)
 def _uuid(text: str) -> UUID:
     return UUID(text)

@@ -387,16 +387,20 @@ class FollowUpQueueView(PagedView):
                 ([candidacy_id for candidacy_id, _ in stay_in_touch], [contact_id for _, contact_id in stay_in_touch]),
             )
 
+    def copy_candidacy_items_sql(self) -> Any:
+        return self.sql(f"COPY {{schema}}.follow_up_candidacy_items ({ITEM_COLUMNS}) FROM STDIN (FORMAT BINARY)")
+
+    def copy_stay_in_touch_sql(self) -> Any:
+        return self.sql(f"COPY {{schema}}.follow_up_stay_in_touch ({STAY_IN_TOUCH_COLUMNS}) FROM STDIN (FORMAT BINARY)")
+
     def insert_items(self, curs: Cursor[DictRow], items: Iterable[tuple[CandidacyRow, list[FollowUpItem]]]) -> None:
         """Insert each candidacy's items (all of the candidacy's, or some). They are computed as they are
         copied in, so the server stores one part of them while the next is computed."""
-        with curs.copy(self.sql(f"COPY {{schema}}.follow_up_candidacy_items ({ITEM_COLUMNS}) FROM STDIN (FORMAT BINARY)")) as copy:
+        with curs.copy(self.copy_candidacy_items_sql()) as copy:
             copy.set_types(ITEM_COLUMN_TYPES)
             stay_in_touch = copy_items(copy, items)
         if stay_in_touch:
-            with curs.copy(self.sql(
-                f"COPY {{schema}}.follow_up_stay_in_touch ({STAY_IN_TOUCH_COLUMNS}) FROM STDIN (FORMAT BINARY)"
-            )) as copy:
+            with curs.copy(self.copy_stay_in_touch_sql()) as copy:
                 copy.set_types(STAY_IN_TOUCH_COLUMN_TYPES)
                 copy_stay_in_touch(copy, stay_in_touch)
             self.save_stay_in_touch_schedules(curs, stay_in_touch_schedules(stay_in_touch))
@@ -404,11 +408,9 @@ class FollowUpQueueView(PagedView):
     def insert_evaluated(self, curs: Cursor[DictRow], evaluated: EvaluatedChunk) -> None:
         """Insert the items an ItemsProcess evaluated: its COPY data as it came (their stay-in-touch
         schedules are the caller's to save)."""
-        with curs.copy(self.sql(f"COPY {{schema}}.follow_up_candidacy_items ({ITEM_COLUMNS}) FROM STDIN (FORMAT BINARY)")) as copy:
+        with curs.copy(self.copy_candidacy_items_sql()) as copy:
             copy.write(evaluated.items)
-        with curs.copy(self.sql(
-            f"COPY {{schema}}.follow_up_stay_in_touch ({STAY_IN_TOUCH_COLUMNS}) FROM STDIN (FORMAT BINARY)"
-        )) as copy:
+        with curs.copy(self.copy_stay_in_touch_sql()) as copy:
             copy.write(evaluated.stay_in_touch)
 
 

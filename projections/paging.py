@@ -223,6 +223,11 @@ class ProjectionWorker:
         if not more:
             self.projection.at_head()
 
+    def write_at_head(self) -> None:
+        """Write what was taken in: the log ends there (catching up is over)."""
+        self.write()
+        self.projection.at_head()
+
     def write(self, *, behind: bool = False) -> None:
         """Apply the events taken in, and their tracking record, in one transaction; `behind`: in a thread
         of its own, while the next batch is taken in (one batch at a time is written)."""
@@ -377,8 +382,7 @@ def apply_next_page(
         notifications, decoded = read_page(app, start, topics_of(workers), page_size)
     if not notifications:
         for worker in workers:
-            worker.write()  # what a full page left taken in: the log ends there
-            worker.projection.at_head()
+            worker.write_at_head()  # what a full page left taken in
         return 0
     # Only a full page says there is more to read: a worker writes what it took in when it reaches
     # the head, or when its batch is full.
