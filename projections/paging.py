@@ -218,10 +218,10 @@ class ProjectionWorker:
                 raise
             self._batch_end = unapplied[-1].id
             self._batch_size += len(unapplied)
-        if not more or self._batch_size >= self.batch_events:
-            self.write(behind=more and alone and self.projection.write_behind)
         if not more:
-            self.projection.at_head()
+            self.write_at_head()
+        elif self._batch_size >= self.batch_events:
+            self.write(behind=alone and self.projection.write_behind)
 
     def write_at_head(self) -> None:
         """Write what was taken in: the log ends there (catching up is over)."""
