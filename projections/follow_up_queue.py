@@ -562,6 +562,11 @@ class QueueBatch:
             # candidacy by candidacy.
             touched_only = {contact_id for contact_id, kinds in moved.items()
                             if kinds == (STAY_IN_TOUCH,) and contacts[contact_id].erased_at is None}
+            # The batch's stay-in-touch schedules are saved once, at its end: these, the touched contacts', with
+            # those of the relationship items and of the chunks' items (below). The chunks share contacts, and most
+            # of a batch's contacts are both touched and in its chunks; each schedule is the contact's as of
+            # the end of the batch, the same wherever it was computed (on a million-event log, 40% fewer
+            # schedule rows written).
             schedules = {
                 (contact_id, zone): stay_in_touch_schedule(max(contacts[contact_id].touches), zone, policy=policy)
                 for contact_id, zone in view.stay_in_touch_time_zones(curs, touched_only)
@@ -598,11 +603,6 @@ class QueueBatch:
             # the rules of one chunk run in the helper process while the next chunk is read and stored.
             helper = self.projection.items_process() if len(changed) > candidacy_batches.WRITE_CHUNK else None
             evaluating: Future[EvaluatedChunk] | None = None
-            # The batch's stay-in-touch schedules are saved once, at its end: the touched contacts' and those
-            # of the relationship items (above) and of the chunks' items. The chunks share contacts, and most
-            # of a batch's contacts are both touched and in its chunks; each schedule is the contact's as of
-            # the end of the batch, the same wherever it was computed (on a million-event log, 40% fewer
-            # schedule rows written).
             for chunk, rows in changed_rows_by_chunk(curs, view.load_candidacies, changed, self.opened, self.moved):
                 # Only a candidacy with an outcome has relationship items, the ones that read its interviewers.
                 interviewers = {contact_id for row in rows if row.facts.outcome is not None
