@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from typing import Any
+from uuid import UUID
 
 import psycopg
 from eventsourcing.persistence import IntegrityError, InterfaceError, Notification, OperationalError, StoredEvent
@@ -15,7 +16,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.utils import retry
 from psycopg import Cursor
 from psycopg.rows import DictRow, tuple_row
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composed, Identifier
 from psycopg_pool import ConnectionPool
 
 # Called inside the transaction that appends a command's events, with the events and their log positions:
@@ -68,7 +69,6 @@ $BODY$"""
 
 
 class FollowupRecorder(PostgresApplicationRecorder):
-    select_events = _transient(_base.select_events.__wrapped__)  # type: ignore[attr-defined]
     max_notification_id = _transient(_base.max_notification_id.__wrapped__)  # type: ignore[attr-defined]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -86,6 +86,45 @@ class FollowupRecorder(PostgresApplicationRecorder):
         }
         self.sql_create_statements.append(SQL(_CREATE_INSERT_EVENTS_FUNCTION).format(**names))
         self._call_insert_events = SQL("SELECT * FROM {schema}.{function}(%s)").format(**names)
+        self._select_events_statements: dict[tuple[bool, bool, bool, bool], bytes] = {}
+
+    @_transient
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]:
+        """The library's query, its rows read as tuples and in binary, its statement composed once per
+        shape: every command reads its caller's recruiter and its aggregate through here, and the
+        library composed the statement and made a dict of each row on every call."""
+        shape = (gt is not None, lte is not None, desc, limit is not None)
+        params = [originator_id, *(value for value in (gt, lte, limit) if value is not None)]
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
+            statement = self._select_events_statements.get(shape)
+            if statement is None:
+                statement = self._select_events_statements[shape] = self._select_events_sql(*shape).as_bytes(conn)
+            curs.execute(statement, params, prepare=True, binary=True)
+            return [
+                StoredEvent(originator_id=row[0], originator_version=row[1], topic=row[2], state=bytes(row[3]))
+                for row in curs.fetchall()
+            ]
+
+    def _select_events_sql(self, gt: bool, lte: bool, desc: bool, limit: bool) -> Composed:
+        statement = SQL(
+            "SELECT originator_id, originator_version, topic, state FROM {}.{} WHERE originator_id = %s"
+        ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
+        if gt:
+            statement += SQL(" AND originator_version > %s")
+        if lte:
+            statement += SQL(" AND originator_version <= %s")
+        statement += SQL(" ORDER BY originator_version DESC" if desc else " ORDER BY originator_version ASC")
+        if limit:
+            statement += SQL(" LIMIT %s")
+        return statement
 
     @_transient
     def select_notifications(

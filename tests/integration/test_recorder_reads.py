@@ -1,8 +1,9 @@
-"""The recorder's own page query answers as the library's does, for every combination of its arguments."""
+"""The recorder's own page and stream queries answer as the library's do, for every combination of their arguments."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 import pytest
 from eventsourcing.postgres import PostgresApplicationRecorder
@@ -42,3 +43,21 @@ def test_pages_of_the_log_are_the_librarys(app):
                         ours = app.recorder.select_notifications(**arguments)
                         assert ours == library(app.recorder, **arguments), arguments
     assert len(app.recorder.select_notifications(start=1, limit=100)) == head
+
+
+def test_a_streams_events_are_the_librarys(app):
+    recruiter = app.add_recruiter("Dana", Role.RECRUITER, "ICU", by=ADMIN).result.id
+    candidate = app.register_candidate("Candidate", owner_id=recruiter, by=ADMIN).id
+    candidacy = app.open_candidacy(candidate, "Mercy", "RN", by=ADMIN).id
+    for deadline in range(3):
+        app.state_deadline(candidacy, date(2026, 12, 1 + deadline), by=ADMIN)
+    library = PostgresApplicationRecorder.select_events.__wrapped__
+    for originator_id in (candidacy, recruiter, uuid.uuid4()):
+        for gt in (None, 1, 3):
+            for lte in (None, 2, 4):
+                for desc in (False, True):
+                    for limit in (None, 1, 10):
+                        arguments = dict(gt=gt, lte=lte, desc=desc, limit=limit)
+                        ours = app.recorder.select_events(originator_id, **arguments)
+                        assert ours == library(app.recorder, originator_id, **arguments), arguments
+    assert [event.originator_version for event in app.recorder.select_events(candidacy)] == [1, 2, 3, 4]
