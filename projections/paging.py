@@ -443,7 +443,8 @@ def analyze_tables(workers: Sequence[ProjectionWorker]) -> None:
 
 class LogFollower:
     """One thread that keeps several projections up to date: it wakes on the recorder's
-    NOTIFY, reads each new page of the log once, and hands it to every projection."""
+    NOTIFY, reads each new page of the log once, and hands it to every projection; after a
+    page short of full it waits `head_batch_wait` before reading the next."""
 
     def __init__(self, app: Application[UUID], workers: Sequence[ProjectionWorker], *, page_size: int = PAGE_SIZE,
                  head_batch_wait: float = HEAD_BATCH_WAIT_S) -> None:
