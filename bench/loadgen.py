@@ -45,28 +45,31 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
 
 async def _client(address: tuple[str, int], requests: list[bytes], until: float,
                   latencies: list[float], failures: list[int], answered: asyncio.Event) -> None:
-    """Sends `requests` round and round until `until`, one at a time; sets `answered` at its first answer."""
+    """Sends `requests` round and round until `until`, one at a time. Sets `answered` at its first
+    answer, or when it ends without one (the server refused it), so the next client is not held back."""
     index = 0
-    while time.perf_counter() < until:
-        reader, writer = await asyncio.open_connection(*address)
-        try:
-            while time.perf_counter() < until:
-                request = requests[index % len(requests)]
-                index += 1
-                started = time.perf_counter()
-                writer.write(request)
-                try:
-                    status, _ = await read_response(reader)
-                except (ConnectionError, asyncio.IncompleteReadError):
-                    failures.append(0)  # the connection dropped: counted, and a new one opened
-                    break
-                finally:
+    try:
+        while time.perf_counter() < until:
+            reader, writer = await asyncio.open_connection(*address)
+            try:
+                while time.perf_counter() < until:
+                    request = requests[index % len(requests)]
+                    index += 1
+                    started = time.perf_counter()
+                    writer.write(request)
+                    try:
+                        status, _ = await read_response(reader)
+                    except (ConnectionError, asyncio.IncompleteReadError):
+                        failures.append(0)  # the connection dropped: counted, and a new one opened
+                        break
                     answered.set()
-                latencies.append(time.perf_counter() - started)
-                if status != 201:
-                    failures.append(status)
-        finally:
-            writer.close()
+                    latencies.append(time.perf_counter() - started)
+                    if status != 201:
+                        failures.append(status)
+            finally:
+                writer.close()
+    finally:
+        answered.set()
 
 
 async def run(base_url: str, key: str, concurrency: int, seconds: float, candidacies: list[str]) -> dict:
