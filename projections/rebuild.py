@@ -66,7 +66,7 @@ def rebuild_projection(
             record_version(app, name)
             return position
         finally:
-            worker.close()  # its helper process and writing thread, its view's connections
+            worker.close()  # its helper processes and writing thread, its view's connections
             with datastore.transaction(commit=True) as curs:
                 curs.execute(SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(Identifier(build_schema)))
 

@@ -1,5 +1,5 @@
 """The follow-up queue catching up alone: each full batch is written in a thread of its own while the
-next is taken in, and the rules of a batch's chunks run in a helper process. What it writes is what
+next is taken in, and the rules of a batch's chunks run in helper processes. What it writes is what
 a rebuild writes; a write that fails stops the catch-up, and nothing taken in after it is written."""
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from unittest.mock import patch
 
+import orjson
 import pytest
 
 from infra.eventstore import open_application
 from infra.settings import Settings
-from projections import candidacy_batches
+from projections import candidacy_batches, follow_up_queue
 from projections.follow_up_queue import QueueBatch
 from projections.paging import ProjectionWorker, apply_next_page
 from projections.queue_items import ItemsProcess
@@ -51,15 +52,15 @@ def test_a_full_batch_is_written_behind_while_the_next_is_taken_in(app, settings
         assert release.wait(30), "the test never let the write go on"
         write(batch, tracking)
 
-    def counted_evaluate(process: ItemsProcess, rows, *args):
-        evaluated.append(len(rows))
-        return evaluate(process, rows, *args)
+    def counted_evaluate(process: ItemsProcess, chunk):
+        evaluated.append(len(orjson.loads(chunk.candidacies)))
+        return evaluate(process, chunk)
 
     worker = ProjectionWorker(app, open_projection("follow_up_queue", app), page_size=2, batch_events=4)
     try:
-        # One candidacy a chunk: every batch of several candidacies has its rules run in the helper process.
-        with patch.object(candidacy_batches, "WRITE_CHUNK", 1), patch.object(QueueBatch, "write", held_write), \
-                patch.object(ItemsProcess, "evaluate", counted_evaluate):
+        # One candidacy a chunk: every batch of several candidacies has its rules run in the helper processes.
+        with patch.object(candidacy_batches, "WRITE_CHUNK", 1), patch.object(follow_up_queue, "HELPER_CHUNK", 1), \
+                patch.object(QueueBatch, "write", held_write), patch.object(ItemsProcess, "evaluate", counted_evaluate):
             apply_next_page(app, [worker], page_size=2)
             apply_next_page(app, [worker], page_size=2)  # the batch is full: its write starts, and waits
             assert writing.wait(10)
@@ -76,7 +77,7 @@ def test_a_full_batch_is_written_behind_while_the_next_is_taken_in(app, settings
         assert evaluated and max(evaluated) == 1
     finally:
         worker.close()
-    # What was written batch by batch, behind and in the helper, is what a rebuild writes in one go.
+    # What was written batch by batch, behind and in the helpers, is what a rebuild writes in one go.
     written = snapshot(settings)
     rebuild_projection("follow_up_queue", app)
     assert snapshot(settings) == written
@@ -116,12 +117,15 @@ HELPER_OF_A_PROCESS = """
 import multiprocessing, sys, time
 from psycopg.conninfo import conninfo_to_dict
 from domain.policy import DEFAULT_POLICY
-from projections.queue_items import ItemsProcess
+from projections.queue_items import ChunkToEvaluate, ItemsProcess
 
 if __name__ == "__main__":
-    helper = ItemsProcess(DEFAULT_POLICY, conninfo_to_dict(sys.argv[1]))
-    helper.evaluate([], [], []).result()  # the helper process is up
-    print(multiprocessing.active_children()[0].pid, flush=True)
+    helper = ItemsProcess(DEFAULT_POLICY, conninfo_to_dict(sys.argv[1]), "public")
+    # Chunks at once, so that every helper process is up.
+    chunks = [helper.evaluate(ChunkToEvaluate(b"[]", b"[]")) for _ in range(10)]
+    for chunk in chunks:
+        chunk.result()
+    print(" ".join(str(child.pid) for child in multiprocessing.active_children()), flush=True)
     time.sleep(120)
 """
 
@@ -134,21 +138,21 @@ def _running(pid: int) -> bool:
         return False
 
 
-def test_the_helper_process_ends_when_the_process_it_works_for_is_killed(tmp_path, database_url: str):
+def test_the_helper_processes_end_when_the_process_they_work_for_is_killed(tmp_path, database_url: str):
     script = tmp_path / "helper_of_a_process.py"
     script.write_text(HELPER_OF_A_PROCESS)
     project = Path(__file__).resolve().parents[2]
     process = subprocess.Popen([sys.executable, str(script), database_url], stdout=subprocess.PIPE, text=True,
                                env={**os.environ, "PYTHONPATH": str(project)})
     try:
-        helper_pid = int(process.stdout.readline())
-        assert _running(helper_pid)
-        process.send_signal(signal.SIGKILL)  # it has no chance to stop its helper
+        helper_pids = [int(pid) for pid in process.stdout.readline().split()]
+        assert helper_pids and all(_running(pid) for pid in helper_pids)
+        process.send_signal(signal.SIGKILL)  # it has no chance to stop its helpers
         process.wait(10)
         deadline = time.monotonic() + 10
-        while _running(helper_pid) and time.monotonic() < deadline:
+        while any(_running(pid) for pid in helper_pids) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not _running(helper_pid)
+        assert not any(_running(pid) for pid in helper_pids)
     finally:
         process.kill()
         process.wait()
