@@ -263,18 +263,30 @@ class ItemsProcess:
         self._executor.shutdown(wait=True, cancel_futures=True)
 
 
+# The name the helpers' connections go by in pg_stat_activity.
+HELPER_APPLICATION_NAME = "followup-queue-helper"
+
 # The helper process's state, set once as it starts.
 _policy: FollowUpPolicy | None = None
+_conninfo: dict[str, Any] = {}
 _connection: psycopg.Connection[Any] | None = None
 
 
 def _start_helper(policy: FollowUpPolicy, conninfo: dict[str, Any]) -> None:
-    global _policy, _connection
+    global _policy, _conninfo
     threading.Thread(target=_exit_with_parent, daemon=True, name="exit-with-parent").start()
-    _policy = policy
+    _policy, _conninfo = policy, conninfo
     collect_garbage_less_often()  # as the process it works for (the facts and items of a chunk are many objects)
+    _reconnect()
+
+
+def _reconnect() -> psycopg.Connection[Any]:
+    global _connection
+    if _connection is not None:
+        _connection.close()
     # Autocommit: each read sees what the batches before this one committed.
-    _connection = psycopg.connect(**conninfo, autocommit=True)
+    _connection = psycopg.connect(**_conninfo, autocommit=True, application_name=HELPER_APPLICATION_NAME)
+    return _connection
 
 
 def _exit_with_parent() -> None:
@@ -288,4 +300,10 @@ def _exit_with_parent() -> None:
 
 def _evaluate_in_helper(schema: str, chunk: ChunkToEvaluate) -> EvaluatedChunk:
     assert _policy is not None and _connection is not None
-    return evaluate_chunk(_connection, schema, chunk, _policy)
+    try:
+        return evaluate_chunk(_connection, schema, chunk, _policy)
+    except psycopg.OperationalError:
+        # The connection was lost (the server restarted, the backend was terminated): the helper outlives
+        # the batch that failed with it, and the chunk only reads, so it is read once more on a new one.
+        # Where the server is still away, that fails too, and the batch with it.
+        return evaluate_chunk(_reconnect(), schema, chunk, _policy)

@@ -15,6 +15,7 @@ from pathlib import Path
 from unittest.mock import patch
 
 import orjson
+import psycopg
 import pytest
 
 from infra.eventstore import open_application
@@ -22,7 +23,7 @@ from infra.settings import Settings
 from projections import candidacy_batches, follow_up_queue
 from projections.follow_up_queue import QueueBatch
 from projections.paging import ProjectionWorker, apply_next_page
-from projections.queue_items import ItemsProcess
+from projections.queue_items import HELPER_APPLICATION_NAME, ChunkToEvaluate, ItemsProcess
 from projections.rebuild import rebuild_projection
 from projections.registry import open_projection
 from tests.integration.test_projection_guarantees import ACTOR, seed, snapshot
@@ -105,6 +106,28 @@ def test_a_write_behind_that_fails_stops_the_catch_up_and_nothing_after_it_is_wr
         assert worker.position() == 0
         # Started again, the worker reads its position from the tracking row and writes it all.
         worker.catch_up()
+        assert worker.position() == ids[-1]
+    finally:
+        worker.close()
+    written = snapshot(settings)
+    rebuild_projection("follow_up_queue", app)
+    assert snapshot(settings) == written
+
+
+def test_helpers_whose_connections_were_cut_read_on_new_ones(app, settings: Settings):
+    ids = [n.id for n in app.recorder.select_notifications(start=1, limit=1000)]
+    worker = ProjectionWorker(app, open_projection("follow_up_queue", app), page_size=2, batch_events=4)
+    try:
+        with patch.object(candidacy_batches, "WRITE_CHUNK", 1), patch.object(follow_up_queue, "HELPER_CHUNK", 1):
+            worker.projection.items_process().evaluate(ChunkToEvaluate(b"[]", b"[]")).result()  # a helper is up
+            # As a server restart would: the helpers' connections are cut while they wait for work.
+            with psycopg.connect(settings.database_url, autocommit=True) as conn:
+                cut = conn.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                   "WHERE application_name = %s", (HELPER_APPLICATION_NAME,)).fetchone()[0]
+            assert cut >= 1
+            while apply_next_page(app, [worker], page_size=2):
+                pass
+            assert worker.finish_writing()
         assert worker.position() == ids[-1]
     finally:
         worker.close()
