@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 from uuid import UUID
 
+import orjson
 from psycopg import Cursor
 from psycopg.rows import DictRow
 
@@ -118,3 +119,44 @@ def changed_rows_by_chunk(
             if (moved_on := moved.get(row.facts.candidacy_id)) is not None:
                 row.facts = moved_on.moved_on(row.facts)
         yield chunk, rows
+
+
+class ChunkToEvaluate(NamedTuple):
+    """A chunk of a batch's changed candidacies as it is sent to be evaluated, in JSON (orjson writes it
+    from the objects the batch took in, fast, and it travels as bytes):
+    - candidacies: for each one, [candidacy_id, opened, interviews, deadlines, notes, check_ins, outcome]:
+      opened is what the read model keeps of a candidacy opened in the batch, ending with its facts
+      (null for one whose facts are stored); the rest is what the batch's events add to its facts,
+      written as the facts' JSON writes them (projections.facts_codec; see moved_on_json);
+    - contacts: what the read model needs of the contacts the batch changes ([] if nothing)."""
+
+    candidacies: bytes
+    contacts: bytes = b"[]"
+
+
+def chunk_to_evaluate(
+    chunk: Sequence[UUID], opened: Mapping[UUID, tuple[Any, ...]], moved: Mapping[UUID, FactsInProgress],
+    contacts: bytes = b"[]",
+) -> ChunkToEvaluate:
+    """The chunk's candidacies as sent to be evaluated (opened: what is sent of each one opened in the batch)."""
+    entries = []
+    for candidacy_id in chunk:
+        start = opened.get(candidacy_id)
+        progress = moved.get(candidacy_id)
+        if progress is None:
+            entries.append((candidacy_id, start, (), (), (), (), None))
+        else:
+            entries.append((candidacy_id, start, progress.interviews, progress.deadlines, progress.notes,
+                            progress.check_ins, progress.outcome))
+    return ChunkToEvaluate(orjson.dumps(entries), contacts)
+
+
+def moved_on_json(facts: dict[str, Any], interviews: list[Any], deadlines: list[Any], notes: list[Any],
+                  check_ins: list[Any], outcome: Any) -> None:
+    """FactsInProgress.moved_on in the facts' JSON (in place): the batch's events come after all of them."""
+    facts["interviews"] += interviews
+    facts["deadlines"] += deadlines
+    facts["notes"] += notes
+    facts["check_ins"] += check_ins
+    if outcome is not None:
+        facts["outcome"] = outcome

@@ -49,9 +49,11 @@ from projections.candidacy_batches import (
     AFTER_EVERYTHING,
     CANDIDACY_FOLDS,
     FactsInProgress,
+    chunk_to_evaluate,
     opened_facts,
 )
 from projections.facts_codec import outcome_from_json
+from projections.helper_processes import HelperProcesses
 from projections.paging import PagedProjection, PagedView, conninfo_of
 from projections.queue_items import (
     CANDIDACY_COLUMNS,
@@ -61,9 +63,7 @@ from projections.queue_items import (
     STAY_IN_TOUCH_COLUMNS,
     CandidacyRow,
     EvaluatedChunk,
-    ItemsProcess,
     copy_items,
-    chunk_to_evaluate,
     contacts_to_send,
     copy_stay_in_touch,
     evaluate_chunk,
@@ -423,13 +423,14 @@ class FollowUpQueueProjection(PagedProjection[FollowUpQueueView]):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._items_process: ItemsProcess | None = None
+        self._items_process: HelperProcesses[EvaluatedChunk] | None = None
 
-    def items_process(self) -> ItemsProcess:
+    def items_process(self) -> HelperProcesses[EvaluatedChunk]:
         """The processes that evaluate a batch's chunks while this one writes (started the first time a
         batch has several chunks: catching up)."""
         if self._items_process is None:
-            self._items_process = ItemsProcess(self.policy, conninfo_of(self.view.datastore), self.view.datastore.schema)
+            self._items_process = HelperProcesses(self.policy, conninfo_of(self.view.datastore),
+                                                  self.view.datastore.schema, evaluate_chunk)
         return self._items_process
 
     def at_head(self) -> None:
@@ -520,8 +521,9 @@ class QueueBatch:
             sent_contacts = contacts_to_send(contacts.values())
             size = candidacy_batches.WRITE_CHUNK if helper is None else HELPER_CHUNK
             chunks = [changed[start:start + size] for start in range(0, len(changed), size)]
+            opened = {cid: (row.owner_id, row.team, row.facts) for cid, row in self.opened.items()}
             evaluating = None if helper is None else [
-                helper.evaluate(chunk_to_evaluate(chunk, self.opened, self.moved, sent_contacts)) for chunk in chunks
+                helper.evaluate(chunk_to_evaluate(chunk, opened, self.moved, sent_contacts)) for chunk in chunks
             ]
             # A contact's newer latest touch moves its stay_in_touch item in every closed candidacy
             # it interviewed for, a first connection its connect_linkedin item, and an erasure both
@@ -577,7 +579,7 @@ class QueueBatch:
                     evaluated = evaluating[index].result()
                 else:
                     evaluated = evaluate_chunk(curs.connection, view.datastore.schema,
-                                               chunk_to_evaluate(chunk, self.opened, self.moved, sent_contacts), policy)
+                                               chunk_to_evaluate(chunk, opened, self.moved, sent_contacts), policy)
                 # A candidacy opened in this batch has nothing stored yet; the others' rows are stored again.
                 with curs.connection.pipeline():
                     view.delete_candidacies(curs, [cid for cid in chunk if cid not in self.opened])

@@ -1,7 +1,7 @@
 """The follow-up queue's candidacies and items as rows: each changed candidacy's facts moved on by what
 a batch adds to them, its items computed by the domain's rules, all written in PostgreSQL's binary COPY
 format, in the process that stores them or, while a long catch-up writes thousands of candidacies a
-transaction, in processes of their own (ItemsProcess).
+transaction, in processes of their own (projections.helper_processes).
 
 Catching up, reading the stored facts back, moving them on and evaluating the rules was most of the
 queue's CPU, in a process whose threads share one interpreter lock while the machine has a second core.
@@ -12,12 +12,7 @@ process's, which writes that data as it is. The rules are the same functions eit
 from __future__ import annotations
 
 import io
-import multiprocessing
-import multiprocessing.connection
-import os
-import threading
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -34,8 +29,7 @@ from psycopg.types.json import Jsonb, set_json_loads
 from domain.policy import FollowUpPolicy
 from domain.rules import StayInTouchSchedule, follow_up_items
 from domain.values import CandidacyFacts, ContactFacts, FollowUpItem, FollowUpKind
-from infra.runtime import collect_garbage_less_often
-from projections.candidacy_batches import AFTER_EVERYTHING, FactsInProgress
+from projections.candidacy_batches import AFTER_EVERYTHING, ChunkToEvaluate, moved_on_json
 from projections.facts_codec import facts_from_json
 
 
@@ -93,38 +87,6 @@ def stay_in_touch_schedules(
                                                                    item.reason)
         for row, item in items if item.contact_id is not None
     }
-
-
-class ChunkToEvaluate(NamedTuple):
-    """A chunk of a batch's changed candidacies as it is sent to be evaluated, in JSON (orjson writes it
-    from the objects the batch took in, fast, and it travels as bytes):
-    - candidacies: for each one, [candidacy_id, opened, interviews, deadlines, notes, check_ins, outcome]:
-      opened is [owner_id, team, facts] for a candidacy opened in the batch, null for one
-      whose facts are stored; the rest is what the batch's events add to its facts, written as the
-      facts' JSON writes them (projections.facts_codec);
-    - contacts: [contact_id, latest touch, LinkedIn connection, erasure] of each contact the batch
-      changes, as of its end (the stored ones are read where the chunk is evaluated)."""
-
-    candidacies: bytes
-    contacts: bytes
-
-
-def chunk_to_evaluate(
-    chunk: Sequence[UUID], opened: Mapping[UUID, CandidacyRow], moved: Mapping[UUID, FactsInProgress],
-    contacts: bytes,
-) -> ChunkToEvaluate:
-    """The chunk's candidacies as sent to be evaluated; contacts: contacts_to_send of the batch's."""
-    entries = []
-    for candidacy_id in chunk:
-        row = opened.get(candidacy_id)
-        start = None if row is None else (row.owner_id, row.team, row.facts)
-        progress = moved.get(candidacy_id)
-        if progress is None:
-            entries.append((candidacy_id, start, (), (), (), (), None))
-        else:
-            entries.append((candidacy_id, start, progress.interviews, progress.deadlines, progress.notes,
-                            progress.check_ins, progress.outcome))
-    return ChunkToEvaluate(orjson.dumps(entries), contacts)
 
 
 def contacts_to_send(contacts: Iterable[ContactFacts]) -> bytes:
@@ -191,13 +153,7 @@ def evaluate_chunk(
             owner_id, team, facts = stored[UUID(candidacy_id)]
         else:
             owner_id, team, facts = UUID(opened[0]), opened[1], opened[2]
-        # In JSON, as the facts are stored: the batch's events come after all of them, in log order.
-        facts["interviews"] += interviews
-        facts["deadlines"] += deadlines
-        facts["notes"] += notes
-        facts["check_ins"] += check_ins
-        if outcome is not None:
-            facts["outcome"] = outcome
+        moved_on_json(facts, interviews, deadlines, notes, check_ins, outcome)
         row = CandidacyRow(facts_from_json(facts), owner_id, team)
         candidacies.append((row, facts))
         # Only a candidacy with an outcome has relationship items, the ones that read its interviewers.
@@ -235,75 +191,3 @@ def evaluate_chunk(
         copy_stay_in_touch(copy, stay_in_touch)
     return EvaluatedChunk(stored_rows.getvalue(), items.getvalue(), stay_in_touch_rows.getvalue(),
                           stay_in_touch_schedules(stay_in_touch))
-
-
-# How many processes evaluate a batch's chunks. With the facts read and moved on where the rules run,
-# the storing process mostly waits for the chunks to come back: a second helper uses the core the
-# first leaves idle (catching up on a million events on 2 cores: 75.3-81.4 s with two, 80.4-93.1 s
-# with one, same hour).
-HELPER_PROCESSES = 2
-
-
-class ItemsProcess:
-    """Processes of their own that evaluate chunks of candidacies (evaluate_chunk) and return their rows
-    (started with `spawn`: they share nothing with this process's threads and connections). Each reads
-    with a connection of its own; chunks come back in the order they were sent."""
-
-    def __init__(self, policy: FollowUpPolicy, conninfo: dict[str, Any], schema: str) -> None:
-        self._schema = schema
-        self._executor = ProcessPoolExecutor(
-            max_workers=HELPER_PROCESSES, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start_helper, initargs=(policy, conninfo),
-        )
-
-    def evaluate(self, chunk: ChunkToEvaluate) -> Future[EvaluatedChunk]:
-        return self._executor.submit(_evaluate_in_helper, self._schema, chunk)
-
-    def close(self) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
-
-
-# The name the helpers' connections go by in pg_stat_activity.
-HELPER_APPLICATION_NAME = "followup-queue-helper"
-
-# The helper process's state, set once as it starts.
-_policy: FollowUpPolicy | None = None
-_conninfo: dict[str, Any] = {}
-_connection: psycopg.Connection[Any] | None = None
-
-
-def _start_helper(policy: FollowUpPolicy, conninfo: dict[str, Any]) -> None:
-    global _policy, _conninfo
-    threading.Thread(target=_exit_with_parent, daemon=True, name="exit-with-parent").start()
-    _policy, _conninfo = policy, conninfo
-    collect_garbage_less_often()  # as the process it works for (the facts and items of a chunk are many objects)
-    _reconnect()
-
-
-def _reconnect() -> psycopg.Connection[Any]:
-    global _connection
-    if _connection is not None:
-        _connection.close()
-    # Autocommit: each read sees what the batches before this one committed.
-    _connection = psycopg.connect(**_conninfo, autocommit=True, application_name=HELPER_APPLICATION_NAME)
-    return _connection
-
-
-def _exit_with_parent() -> None:
-    """End the helper when the process it works for ends, however it ends: killed (SIGKILL, the
-    machine's OOM killer), that process never says so, and the helper would wait for work forever."""
-    parent = multiprocessing.parent_process()
-    assert parent is not None
-    multiprocessing.connection.wait([parent.sentinel])
-    os._exit(0)
-
-
-def _evaluate_in_helper(schema: str, chunk: ChunkToEvaluate) -> EvaluatedChunk:
-    assert _policy is not None and _connection is not None
-    try:
-        return evaluate_chunk(_connection, schema, chunk, _policy)
-    except psycopg.OperationalError:
-        # The connection was lost (the server restarted, the backend was terminated): the helper outlives
-        # the batch that failed with it, and the chunk only reads, so it is read once more on a new one.
-        # Where the server is still away, that fails too, and the batch with it.
-        return evaluate_chunk(_reconnect(), schema, chunk, _policy)

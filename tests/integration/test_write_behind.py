@@ -23,7 +23,8 @@ from infra.settings import Settings
 from projections import candidacy_batches, follow_up_queue
 from projections.follow_up_queue import QueueBatch
 from projections.paging import ProjectionWorker, apply_next_page
-from projections.queue_items import HELPER_APPLICATION_NAME, ChunkToEvaluate, ItemsProcess
+from projections.candidacy_batches import ChunkToEvaluate
+from projections.helper_processes import HELPER_APPLICATION_NAME, HelperProcesses
 from projections.rebuild import rebuild_projection
 from projections.registry import open_projection
 from tests.integration.test_projection_guarantees import ACTOR, seed, snapshot
@@ -46,14 +47,14 @@ def test_a_full_batch_is_written_behind_while_the_next_is_taken_in(app, settings
     release, writing = threading.Event(), threading.Event()
     write = QueueBatch.write
     evaluated = []
-    evaluate = ItemsProcess.evaluate
+    evaluate = HelperProcesses.evaluate
 
     def held_write(batch: QueueBatch, tracking) -> None:
         writing.set()
         assert release.wait(30), "the test never let the write go on"
         write(batch, tracking)
 
-    def counted_evaluate(process: ItemsProcess, chunk):
+    def counted_evaluate(process: HelperProcesses, chunk):
         evaluated.append(len(orjson.loads(chunk.candidacies)))
         return evaluate(process, chunk)
 
@@ -61,7 +62,7 @@ def test_a_full_batch_is_written_behind_while_the_next_is_taken_in(app, settings
     try:
         # One candidacy a chunk: every batch of several candidacies has its rules run in the helper processes.
         with patch.object(candidacy_batches, "WRITE_CHUNK", 1), patch.object(follow_up_queue, "HELPER_CHUNK", 1), \
-                patch.object(QueueBatch, "write", held_write), patch.object(ItemsProcess, "evaluate", counted_evaluate):
+                patch.object(QueueBatch, "write", held_write), patch.object(HelperProcesses, "evaluate", counted_evaluate):
             apply_next_page(app, [worker], page_size=2)
             apply_next_page(app, [worker], page_size=2)  # the batch is full: its write starts, and waits
             assert writing.wait(10)
@@ -140,10 +141,12 @@ HELPER_OF_A_PROCESS = """
 import multiprocessing, sys, time
 from psycopg.conninfo import conninfo_to_dict
 from domain.policy import DEFAULT_POLICY
-from projections.queue_items import ChunkToEvaluate, ItemsProcess
+from projections.candidacy_batches import ChunkToEvaluate
+from projections.helper_processes import HelperProcesses
+from projections.queue_items import evaluate_chunk
 
 if __name__ == "__main__":
-    helper = ItemsProcess(DEFAULT_POLICY, conninfo_to_dict(sys.argv[1]), "public")
+    helper = HelperProcesses(DEFAULT_POLICY, conninfo_to_dict(sys.argv[1]), "public", evaluate_chunk)
     # Chunks at once, so that every helper process is up.
     chunks = [helper.evaluate(ChunkToEvaluate(b"[]", b"[]")) for _ in range(10)]
     for chunk in chunks:
