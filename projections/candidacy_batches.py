@@ -1,18 +1,15 @@
 """What the follow-up queue and analytics share to catch up in batches: what a batch's events add
 to each candidacy's facts (taken in without touching a table), and the batch's changed candidacies
-read back and moved on, a chunk at a time, when it is written."""
+as they are sent, a chunk at a time, to be read back, moved on and evaluated when it is written."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, NamedTuple, Protocol, TypeVar
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import orjson
-from psycopg import Cursor
-from psycopg.rows import DictRow
 
 from domain.candidacy import Candidacy
 from domain.values import (
@@ -40,15 +37,6 @@ class FactsInProgress:
         self.notes: list[SentNote] = []
         self.check_ins: list[SentCheckIn] = []
         self.outcome: RecordedOutcome | None = None
-
-    def moved_on(self, facts: CandidacyFacts) -> CandidacyFacts:
-        """The facts with what was taken in added (the events came after all of them, in log order)."""
-        return replace(
-            facts, interviews=facts.interviews + tuple(self.interviews),
-            deadlines=facts.deadlines + tuple(self.deadlines), notes=facts.notes + tuple(self.notes),
-            check_ins=facts.check_ins + tuple(self.check_ins),
-            outcome=self.outcome if self.outcome is not None else facts.outcome,
-        )
 
 
 def _fold_interview(facts: FactsInProgress, event: Candidacy.Interview) -> None:
@@ -93,34 +81,6 @@ def opened_facts(opened: Candidacy.Opened) -> CandidacyFacts:
 WRITE_CHUNK = 5_000
 
 
-class _RowWithFacts(Protocol):
-    facts: CandidacyFacts
-
-
-R = TypeVar("R", bound=_RowWithFacts)
-
-
-def changed_rows_by_chunk(
-    curs: Cursor[DictRow],
-    load_candidacies: Callable[[Cursor[DictRow], list[UUID]], dict[UUID, R]],
-    changed: Sequence[UUID],
-    opened: Mapping[UUID, R],
-    moved: Mapping[UUID, FactsInProgress],
-) -> Iterator[tuple[list[UUID], list[R]]]:
-    """A batch's changed candidacies, WRITE_CHUNK at a time (their ids, and their rows in that order):
-    each one's stored facts read once (one query a chunk; one opened in the batch has none) and
-    moved on by all its events of the batch."""
-    for start in range(0, len(changed), WRITE_CHUNK):
-        chunk = list(changed[start:start + WRITE_CHUNK])
-        candidacies = load_candidacies(curs, [cid for cid in chunk if cid not in opened])
-        candidacies.update((cid, opened[cid]) for cid in chunk if cid in opened)
-        rows = [candidacies[cid] for cid in chunk]
-        for row in rows:
-            if (moved_on := moved.get(row.facts.candidacy_id)) is not None:
-                row.facts = moved_on.moved_on(row.facts)
-        yield chunk, rows
-
-
 class ChunkToEvaluate(NamedTuple):
     """A chunk of a batch's changed candidacies as it is sent to be evaluated, in JSON (orjson writes it
     from the objects the batch took in, fast, and it travels as bytes):
@@ -153,7 +113,8 @@ def chunk_to_evaluate(
 
 def moved_on_json(facts: dict[str, Any], interviews: list[Any], deadlines: list[Any], notes: list[Any],
                   check_ins: list[Any], outcome: Any) -> None:
-    """FactsInProgress.moved_on in the facts' JSON (in place): the batch's events come after all of them."""
+    """The facts' JSON (from projections.facts_codec) moved on, in place, by what a FactsInProgress took
+    in (as chunk_to_evaluate sends it): the batch's events come after all of the facts, in log order."""
     facts["interviews"] += interviews
     facts["deadlines"] += deadlines
     facts["notes"] += notes

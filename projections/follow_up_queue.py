@@ -44,7 +44,7 @@ from domain.values import (
     FollowUpItem,
     FollowUpKind,
 )
-from projections import candidacy_batches
+from projections import candidacy_batches, helper_processes
 from projections.candidacy_batches import (
     AFTER_EVERYTHING,
     CANDIDACY_FOLDS,
@@ -53,8 +53,8 @@ from projections.candidacy_batches import (
     opened_facts,
 )
 from projections.facts_codec import outcome_from_json
-from projections.helper_processes import HelperProcesses
-from projections.paging import PagedProjection, PagedView, conninfo_of
+from projections.helper_processes import HelpedProjection
+from projections.paging import PagedProjection, PagedView
 from projections.queue_items import (
     CANDIDACY_COLUMNS,
     ITEM_COLUMN_TYPES,
@@ -398,13 +398,7 @@ RELATIONSHIP_RULES = {STAY_IN_TOUCH: stay_in_touch_item, CONNECT_LINKEDIN: conne
 # 16,321 events/s with 100,000 and 200,000).
 BATCH_EVENTS = 150_000
 
-# Candidacies a helper process evaluates at a time: a batch's chunks are shared out between the helper
-# processes (see ItemsProcess), and smaller ones share out more evenly (catching up on a million events,
-# 81.4 s with chunks of 2,500 and two helpers, 86.9 s with 5,000, same hour).
-HELPER_CHUNK = 2_500
-
-
-class FollowUpQueueProjection(PagedProjection[FollowUpQueueView]):
+class FollowUpQueueProjection(HelpedProjection, PagedProjection[FollowUpQueueView]):
     name = "follow_up_queue"
     # 2: follow_up_contacts.erased_at; 3: stay_in_touch items as (candidacy, contact) and a schedule
     # per (contact, time zone), follow_up_items a view
@@ -421,26 +415,7 @@ class FollowUpQueueProjection(PagedProjection[FollowUpQueueView]):
     batch_events = BATCH_EVENTS
     write_behind = True
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._items_process: HelperProcesses[EvaluatedChunk] | None = None
-
-    def items_process(self) -> HelperProcesses[EvaluatedChunk]:
-        """The processes that evaluate a batch's chunks while this one writes (started the first time a
-        batch has several chunks: catching up)."""
-        if self._items_process is None:
-            self._items_process = HelperProcesses(self.policy, conninfo_of(self.view.datastore),
-                                                  self.view.datastore.schema, evaluate_chunk)
-        return self._items_process
-
-    def at_head(self) -> None:
-        """Following the log, a page's candidacies fit in one chunk: the helper processes are not needed."""
-        self.close()
-
-    def close(self) -> None:
-        if self._items_process is not None:
-            self._items_process.close()
-            self._items_process = None
+    evaluate_in_helpers = staticmethod(evaluate_chunk)
 
     def start_batch(self) -> QueueBatch:
         return QueueBatch(self)
@@ -517,9 +492,9 @@ class QueueBatch:
             # the rules run once per candidacy per batch. With several chunks (catching up), that runs in
             # the helper processes, from here on: while they evaluate, this one computes the relationship
             # items, then stores each chunk as it comes back.
-            helper = self.projection.items_process() if len(changed) > candidacy_batches.WRITE_CHUNK else None
+            helper = self.projection.helpers() if len(changed) > candidacy_batches.WRITE_CHUNK else None
             sent_contacts = contacts_to_send(contacts.values())
-            size = candidacy_batches.WRITE_CHUNK if helper is None else HELPER_CHUNK
+            size = candidacy_batches.WRITE_CHUNK if helper is None else helper_processes.HELPER_CHUNK
             chunks = [changed[start:start + size] for start in range(0, len(changed), size)]
             opened = {cid: (row.owner_id, row.team, row.facts) for cid, row in self.opened.items()}
             evaluating = None if helper is None else [

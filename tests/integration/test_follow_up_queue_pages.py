@@ -21,7 +21,7 @@ from domain.rules import follow_up_items
 from domain.values import Channel, ContactFacts, NoteKind, Outcome, Role
 from infra.eventstore import open_application
 from infra.settings import Settings
-from projections import candidacy_batches, follow_up_queue
+from projections import candidacy_batches, helper_processes
 from projections.candidacy_batches import AFTER_EVERYTHING
 from projections.paging import ProjectionWorker
 from projections.registry import open_projection
@@ -97,7 +97,7 @@ def _project(
     try:
         # A batch of more than a chunk has its chunks evaluated in the helper processes, in chunks of the same size.
         with patch.object(candidacy_batches, "WRITE_CHUNK", chunk or candidacy_batches.WRITE_CHUNK), \
-                patch.object(follow_up_queue, "HELPER_CHUNK", chunk or follow_up_queue.HELPER_CHUNK):
+                patch.object(helper_processes, "HELPER_CHUNK", chunk or helper_processes.HELPER_CHUNK):
             worker.catch_up()
         return _rows(database_url, schema)
     finally:

@@ -21,7 +21,8 @@ from domain.values import Channel, NoteKind, Role
 from infra.eventstore import open_application
 from infra.settings import Settings
 from projections.rebuild import rebuild_projection
-from projections import candidacy_batches, paging
+from projections import candidacy_batches, helper_processes, paging
+from projections.helper_processes import HelperProcesses
 from projections.paging import ProjectionWorker, apply_next_page, catch_up_together
 from projections.registry import PROJECTIONS, open_projection, open_workers
 from tests.commands import commands, run_command
@@ -212,15 +213,23 @@ def test_a_catch_up_writes_several_pages_in_one_transaction_once_the_batch_is_fu
             app.record_interview(candidacy, NOW - timedelta(days=3), contacts, by=ACTOR)
         ids = [n.id for n in app.recorder.select_notifications(start=1, limit=1000)]
         assert len(ids) > 12
-        # Each batch's candidacies are written two at a time.
-        with patch.object(candidacy_batches, "WRITE_CHUNK", 2):  # the queue's and analytics' batches
+        # A batch of more than two changed candidacies is evaluated in the helper processes, one candidacy a chunk.
+        evaluated_by: list[str] = []
+        evaluate = HelperProcesses.evaluate
+
+        def counted_evaluate(helpers: HelperProcesses, chunk):
+            evaluated_by.append(name)
+            return evaluate(helpers, chunk)
+
+        with patch.object(candidacy_batches, "WRITE_CHUNK", 2), patch.object(helper_processes, "HELPER_CHUNK", 1), \
+                patch.object(HelperProcesses, "evaluate", counted_evaluate):
             for name in ("follow_up_queue", "analytics"):
                 worker = ProjectionWorker(app, open_projection(name, app), page_size=2, batch_events=6)
                 try:
                     written, pages = [], 0
                     while apply_next_page(app, [worker], page_size=2):
                         pages += 1
-                        worker.finish_writing()  # the queue writes a full batch behind: see test_write_behind
+                        worker.finish_writing()  # both write a full batch behind: see test_write_behind
                         written.append(worker.position())  # the tracking row, as a reader sees it
                         if pages == 2:  # four events taken in, none of them written
                             table = "follow_up_items" if name == "follow_up_queue" else "analytics_candidacies"
@@ -234,6 +243,7 @@ def test_a_catch_up_writes_several_pages_in_one_transaction_once_the_batch_is_fu
                     assert worker.position() == ids[-1], name
                 finally:
                     worker.close()
+        assert set(evaluated_by) == {"follow_up_queue", "analytics"}
         # What was written batch by batch is what a rebuild writes in one.
         batched = snapshot(settings)
         for name in ("follow_up_queue", "analytics"):

@@ -20,7 +20,7 @@ import pytest
 
 from infra.eventstore import open_application
 from infra.settings import Settings
-from projections import candidacy_batches, follow_up_queue
+from projections import candidacy_batches, helper_processes
 from projections.follow_up_queue import QueueBatch
 from projections.paging import ProjectionWorker, apply_next_page
 from projections.candidacy_batches import ChunkToEvaluate
@@ -61,7 +61,7 @@ def test_a_full_batch_is_written_behind_while_the_next_is_taken_in(app, settings
     worker = ProjectionWorker(app, open_projection("follow_up_queue", app), page_size=2, batch_events=4)
     try:
         # One candidacy a chunk: every batch of several candidacies has its rules run in the helper processes.
-        with patch.object(candidacy_batches, "WRITE_CHUNK", 1), patch.object(follow_up_queue, "HELPER_CHUNK", 1), \
+        with patch.object(candidacy_batches, "WRITE_CHUNK", 1), patch.object(helper_processes, "HELPER_CHUNK", 1), \
                 patch.object(QueueBatch, "write", held_write), patch.object(HelperProcesses, "evaluate", counted_evaluate):
             apply_next_page(app, [worker], page_size=2)
             apply_next_page(app, [worker], page_size=2)  # the batch is full: its write starts, and waits
@@ -119,8 +119,8 @@ def test_helpers_whose_connections_were_cut_read_on_new_ones(app, settings: Sett
     ids = [n.id for n in app.recorder.select_notifications(start=1, limit=1000)]
     worker = ProjectionWorker(app, open_projection("follow_up_queue", app), page_size=2, batch_events=4)
     try:
-        with patch.object(candidacy_batches, "WRITE_CHUNK", 1), patch.object(follow_up_queue, "HELPER_CHUNK", 1):
-            worker.projection.items_process().evaluate(ChunkToEvaluate(b"[]", b"[]")).result()  # a helper is up
+        with patch.object(candidacy_batches, "WRITE_CHUNK", 1), patch.object(helper_processes, "HELPER_CHUNK", 1):
+            worker.projection.helpers().evaluate(ChunkToEvaluate(b"[]", b"[]")).result()  # a helper is up
             # As a server restart would: the helpers' connections are cut while they wait for work.
             with psycopg.connect(settings.database_url, autocommit=True) as conn:
                 cut = conn.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
