@@ -31,9 +31,9 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.utils import get_topic
 from psycopg import Copy, Cursor
 from psycopg.copy import FileWriter
-from psycopg.rows import DictRow, tuple_row
+from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
-from psycopg.types.json import Jsonb, set_json_loads
+from psycopg.types.json import Jsonb
 
 from domain.candidacy import Candidacy
 from domain.policy import FollowUpPolicy
@@ -55,6 +55,7 @@ from projections.candidacy_batches import (
     chunk_to_evaluate,
     moved_on_json,
     opened_facts,
+    read_stored_candidacies,
 )
 from projections.facts_codec import facts_from_json
 from projections.helper_processes import HelpedProjection
@@ -94,10 +95,6 @@ class CandidacyRow:
     owner_id: UUID
     team: str | None
     company: str
-
-
-# A candidacy's stored row: owner, team, company and facts (as their JSON's objects).
-StoredCandidacy = tuple[UUID, str | None, str, dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -279,21 +276,6 @@ class EvaluatedAnalytics(NamedTuple):
     interviews: bytes
 
 
-def read_candidacies(conn: psycopg.Connection[Any], schema: str, ids: Sequence[UUID]) -> dict[UUID, StoredCandidacy]:
-    """The stored candidacies among ids: owner, team, company and facts (as their JSON's objects)."""
-    if not ids:
-        return {}
-    with conn.cursor(row_factory=tuple_row) as curs:
-        set_json_loads(orjson.loads, curs)
-        curs.execute(
-            SQL("SELECT candidacy_id, owner_id, team, company, facts FROM {}.analytics_candidacies "
-                "WHERE candidacy_id = ANY(%b)").format(Identifier(schema)),
-            (list(ids),),
-        )
-        return {candidacy_id: (owner_id, team, company, facts)
-                for candidacy_id, owner_id, team, company, facts in curs.fetchall()}
-
-
 def evaluate_analytics_chunk(
     conn: psycopg.Connection[Any], schema: str, chunk: ChunkToEvaluate, policy: FollowUpPolicy,
 ) -> EvaluatedAnalytics:
@@ -301,7 +283,8 @@ def evaluate_analytics_chunk(
     stored facts: the storing transaction's own (in its process), or a helper's, which sees what the
     batches before committed, which is all it reads (see projections.helper_processes)."""
     entries = orjson.loads(chunk.candidacies)
-    stored = read_candidacies(conn, schema, [UUID(entry[0]) for entry in entries if entry[1] is None])
+    stored = read_stored_candidacies(conn, schema, "analytics_candidacies", ("owner_id", "team", "company"),
+                                     [UUID(entry[0]) for entry in entries if entry[1] is None])
     formatting = conn.cursor()  # only what the COPY data is made with: it sends nothing
     candidacy_rows = []
     interviews = io.BytesIO()

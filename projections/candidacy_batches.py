@@ -10,6 +10,10 @@ from typing import Any, NamedTuple
 from uuid import UUID
 
 import orjson
+import psycopg
+from psycopg.rows import tuple_row
+from psycopg.sql import SQL, Identifier
+from psycopg.types.json import set_json_loads
 
 from domain.candidacy import Candidacy
 from domain.values import (
@@ -121,3 +125,20 @@ def moved_on_json(facts: dict[str, Any], interviews: list[Any], deadlines: list[
     facts["check_ins"] += check_ins
     if outcome is not None:
         facts["outcome"] = outcome
+
+
+def read_stored_candidacies(
+    conn: psycopg.Connection[Any], schema: str, table: str, columns: Sequence[str], ids: Sequence[UUID],
+) -> dict[UUID, tuple[Any, ...]]:
+    """The stored rows among ids of a read model's candidacies table (keyed by candidacy_id): the columns
+    asked for, the facts last (as their JSON's objects)."""
+    if not ids:
+        return {}
+    with conn.cursor(row_factory=tuple_row) as curs:
+        set_json_loads(orjson.loads, curs)
+        curs.execute(
+            SQL("SELECT candidacy_id, {}, facts FROM {}.{} WHERE candidacy_id = ANY(%b)").format(
+                SQL(", ").join(map(Identifier, columns)), Identifier(schema), Identifier(table)),
+            (list(ids),),
+        )
+        return {row[0]: row[1:] for row in curs.fetchall()}

@@ -24,12 +24,12 @@ from psycopg import Copy
 from psycopg.copy import FileWriter
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
-from psycopg.types.json import Jsonb, set_json_loads
+from psycopg.types.json import Jsonb
 
 from domain.policy import FollowUpPolicy
 from domain.rules import StayInTouchSchedule, follow_up_items
 from domain.values import CandidacyFacts, ContactFacts, FollowUpItem, FollowUpKind
-from projections.candidacy_batches import AFTER_EVERYTHING, ChunkToEvaluate, moved_on_json
+from projections.candidacy_batches import AFTER_EVERYTHING, ChunkToEvaluate, moved_on_json, read_stored_candidacies
 from projections.facts_codec import facts_from_json
 
 
@@ -39,9 +39,6 @@ class CandidacyRow:
     owner_id: UUID
     team: str | None
 
-
-# A candidacy's stored row: owner, team and facts (as their JSON's objects).
-StoredCandidacy = tuple[UUID, str | None, dict[str, Any]]
 
 CANDIDACY_COLUMNS = "candidacy_id, candidate_id, owner_id, team, closed, facts"
 CANDIDACY_COLUMN_TYPES = ("uuid", "uuid", "uuid", "text", "bool", "jsonb")
@@ -107,20 +104,6 @@ class EvaluatedChunk(NamedTuple):
     schedules: dict[tuple[UUID, str], StayInTouchSchedule]
 
 
-def read_candidacies(conn: psycopg.Connection[Any], schema: str, ids: Sequence[UUID]) -> dict[UUID, StoredCandidacy]:
-    """The stored candidacies among ids: owner, team and facts (as their JSON's objects)."""
-    if not ids:
-        return {}
-    with conn.cursor(row_factory=tuple_row) as curs:
-        set_json_loads(orjson.loads, curs)
-        curs.execute(
-            SQL("SELECT candidacy_id, owner_id, team, facts FROM {}.follow_up_candidacies "
-                "WHERE candidacy_id = ANY(%b)").format(Identifier(schema)),
-            (list(ids),),
-        )
-        return {candidacy_id: (owner_id, team, facts) for candidacy_id, owner_id, team, facts in curs.fetchall()}
-
-
 def read_latest_touches(conn: psycopg.Connection[Any], schema: str, ids: Collection[UUID]) -> dict[UUID, ContactFacts]:
     """Each stored contact's latest touch, LinkedIn connection and erasure: all the queue needs of it."""
     if not ids:
@@ -145,7 +128,8 @@ def evaluate_chunk(
     another connection (the helper's), which sees what the batches before committed, which is all it
     reads: a chunk's candidacies are stored again only once evaluated."""
     entries = orjson.loads(chunk.candidacies)
-    stored = read_candidacies(conn, schema, [UUID(entry[0]) for entry in entries if entry[1] is None])
+    stored = read_stored_candidacies(conn, schema, "follow_up_candidacies", ("owner_id", "team"),
+                                     [UUID(entry[0]) for entry in entries if entry[1] is None])
     candidacies: list[tuple[CandidacyRow, Any]] = []  # each with its facts' JSON objects
     interviewers: set[UUID] = set()
     for candidacy_id, opened, interviews, deadlines, notes, check_ins, outcome in entries:

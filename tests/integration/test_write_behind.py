@@ -80,9 +80,7 @@ def test_a_full_batch_is_written_behind_while_the_next_is_taken_in(app, settings
     finally:
         worker.close()
     # What was written batch by batch, behind and in the helpers, is what a rebuild writes in one go.
-    written = snapshot(settings)
-    rebuild_projection("follow_up_queue", app)
-    assert snapshot(settings) == written
+    _assert_a_rebuild_writes_the_same(app, settings)
 
 
 def test_a_write_behind_that_fails_stops_the_catch_up_and_nothing_after_it_is_written(app, settings: Settings):
@@ -110,9 +108,7 @@ def test_a_write_behind_that_fails_stops_the_catch_up_and_nothing_after_it_is_wr
         assert worker.position() == ids[-1]
     finally:
         worker.close()
-    written = snapshot(settings)
-    rebuild_projection("follow_up_queue", app)
-    assert snapshot(settings) == written
+    _assert_a_rebuild_writes_the_same(app, settings)
 
 
 def test_helpers_whose_connections_were_cut_read_on_new_ones(app, settings: Settings):
@@ -132,6 +128,10 @@ def test_helpers_whose_connections_were_cut_read_on_new_ones(app, settings: Sett
         assert worker.position() == ids[-1]
     finally:
         worker.close()
+    _assert_a_rebuild_writes_the_same(app, settings)
+
+
+def _assert_a_rebuild_writes_the_same(app, settings: Settings) -> None:
     written = snapshot(settings)
     rebuild_projection("follow_up_queue", app)
     assert snapshot(settings) == written
