@@ -46,13 +46,11 @@ from domain.values import (
     FollowUpKind,
     NoteKind,
 )
-from projections import candidacy_batches, helper_processes
 from projections.candidacy_batches import (
     AFTER_EVERYTHING,
     CANDIDACY_FOLDS,
     ChunkToEvaluate,
     FactsInProgress,
-    chunk_to_evaluate,
     moved_on_json,
     opened_facts,
     read_stored_candidacies,
@@ -368,26 +366,15 @@ class AnalyticsBatch:
                                                                 event.company)
 
     def write(self, tracking: Tracking) -> None:
-        view, policy = self.projection.view, self.projection.policy
+        view = self.projection.view
         changed = sorted(self.moved.keys() | self.opened.keys())
         with view.datastore.transaction(commit=True) as curs:
             view.start_page(curs, tracking.application_name)
             # A chunk of candidacies at a time, as the follow-up queue writes them: each one's stored facts
-            # read once and moved on by all its events of the batch. With several chunks (catching up),
-            # in the helper processes, while this one stores each chunk as it comes back.
-            helpers = self.projection.helpers() if len(changed) > candidacy_batches.WRITE_CHUNK else None
-            size = candidacy_batches.WRITE_CHUNK if helpers is None else helper_processes.HELPER_CHUNK
-            chunks = [changed[start:start + size] for start in range(0, len(changed), size)]
+            # read once and moved on by all its events of the batch. Catching up, in the helper processes,
+            # while this one stores each chunk as it comes back.
             opened = {cid: (row.owner_id, row.team, row.company, row.facts) for cid, row in self.opened.items()}
-            evaluating = None if helpers is None else [
-                helpers.evaluate(chunk_to_evaluate(chunk, opened, self.moved)) for chunk in chunks
-            ]
-            for index, chunk in enumerate(chunks):
-                if evaluating is not None:
-                    evaluated = evaluating[index].result()
-                else:
-                    evaluated = evaluate_analytics_chunk(curs.connection, view.datastore.schema,
-                                                         chunk_to_evaluate(chunk, opened, self.moved), policy)
+            for chunk, evaluated in self.projection.evaluate_batch(curs.connection, changed, opened, self.moved):
                 # A candidacy opened in this batch has nothing stored yet; the others' rows are stored again.
                 with curs.connection.pipeline():
                     view.delete_candidacies(curs, [cid for cid in chunk if cid not in self.opened])

@@ -44,12 +44,10 @@ from domain.values import (
     FollowUpItem,
     FollowUpKind,
 )
-from projections import candidacy_batches, helper_processes
 from projections.candidacy_batches import (
     AFTER_EVERYTHING,
     CANDIDACY_FOLDS,
     FactsInProgress,
-    chunk_to_evaluate,
     opened_facts,
 )
 from projections.facts_codec import outcome_from_json
@@ -398,6 +396,7 @@ RELATIONSHIP_RULES = {STAY_IN_TOUCH: stay_in_touch_item, CONNECT_LINKEDIN: conne
 # 16,321 events/s with 100,000 and 200,000).
 BATCH_EVENTS = 150_000
 
+
 class FollowUpQueueProjection(HelpedProjection, PagedProjection[FollowUpQueueView]):
     name = "follow_up_queue"
     # 2: follow_up_contacts.erased_at; 3: stay_in_touch items as (candidacy, contact) and a schedule
@@ -489,17 +488,12 @@ class QueueBatch:
 
             # The changed candidacies, a chunk at a time (what a chunk's writes hold is freed before the
             # next): each one's stored facts are read once and moved on by all its events of the batch, so
-            # the rules run once per candidacy per batch. With several chunks (catching up), that runs in
-            # the helper processes, from here on: while they evaluate, this one computes the relationship
-            # items, then stores each chunk as it comes back.
-            helper = self.projection.helpers() if len(changed) > candidacy_batches.WRITE_CHUNK else None
-            sent_contacts = contacts_to_send(contacts.values())
-            size = candidacy_batches.WRITE_CHUNK if helper is None else helper_processes.HELPER_CHUNK
-            chunks = [changed[start:start + size] for start in range(0, len(changed), size)]
+            # the rules run once per candidacy per batch. Catching up, that runs in the helper processes,
+            # from here on: while they evaluate, this one computes the relationship items, then stores
+            # each chunk as it comes back.
             opened = {cid: (row.owner_id, row.team, row.facts) for cid, row in self.opened.items()}
-            evaluating = None if helper is None else [
-                helper.evaluate(chunk_to_evaluate(chunk, opened, self.moved, sent_contacts)) for chunk in chunks
-            ]
+            evaluated_chunks = self.projection.evaluate_batch(curs.connection, changed, opened, self.moved,
+                                                              contacts_to_send(contacts.values()))
             # A contact's newer latest touch moves its stay_in_touch item in every closed candidacy
             # it interviewed for, a first connection its connect_linkedin item, and an erasure both
             # (it ends them); nothing else of those candidacies changes, so only those items are
@@ -549,12 +543,7 @@ class QueueBatch:
             if relationship_items:
                 schedules.update(view.insert_items(curs, relationship_items))
 
-            for index, chunk in enumerate(chunks):
-                if evaluating is not None:
-                    evaluated = evaluating[index].result()
-                else:
-                    evaluated = evaluate_chunk(curs.connection, view.datastore.schema,
-                                               chunk_to_evaluate(chunk, opened, self.moved, sent_contacts), policy)
+            for chunk, evaluated in evaluated_chunks:
                 # A candidacy opened in this batch has nothing stored yet; the others' rows are stored again.
                 with curs.connection.pipeline():
                     view.delete_candidacies(curs, [cid for cid in chunk if cid not in self.opened])

@@ -10,15 +10,17 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, ClassVar, Generic, TypeVar
+from uuid import UUID
 
 import psycopg
 
 from domain.policy import FollowUpPolicy
 from infra.runtime import collect_garbage_less_often
-from projections.candidacy_batches import ChunkToEvaluate
+from projections import candidacy_batches
+from projections.candidacy_batches import ChunkToEvaluate, FactsInProgress, chunk_to_evaluate
 from projections.paging import PagedView, conninfo_of
 
 R = TypeVar("R")
@@ -64,7 +66,8 @@ class HelpedProjection:
 
     policy: FollowUpPolicy
     view: PagedView
-    evaluate_in_helpers: ClassVar[Evaluate[Any]]  # the subclass's, as a staticmethod
+    # The subclass's evaluation of a chunk, as a staticmethod: run in the helpers, or here (see evaluate_batch).
+    evaluate_in_helpers: ClassVar[Evaluate[Any]]
     _helpers: HelperProcesses[Any] | None = None
 
     def helpers(self) -> HelperProcesses[Any]:
@@ -72,6 +75,24 @@ class HelpedProjection:
             self._helpers = HelperProcesses(self.policy, conninfo_of(self.view.datastore), self.view.datastore.schema,
                                             type(self).evaluate_in_helpers)
         return self._helpers
+
+    def evaluate_batch(
+        self, connection: psycopg.Connection[Any], changed: Sequence[UUID], opened: Mapping[UUID, tuple[Any, ...]],
+        moved: Mapping[UUID, FactsInProgress], contacts: bytes = b"[]",
+    ) -> Iterator[tuple[Sequence[UUID], Any]]:
+        """Each chunk of a batch's changed candidacies with its rows, in order (see chunk_to_evaluate for
+        the arguments). With several chunks (catching up), all are sent to the helper processes before
+        this returns, so they evaluate while the caller goes on and it takes each as it comes back; up
+        to WRITE_CHUNK (following the log), they are one chunk, evaluated here on the transaction's
+        connection."""
+        if len(changed) <= candidacy_batches.WRITE_CHUNK:
+            evaluated = type(self).evaluate_in_helpers(connection, self.view.datastore.schema,
+                                                       chunk_to_evaluate(changed, opened, moved, contacts), self.policy)
+            return iter([(changed, evaluated)])
+        helpers = self.helpers()
+        chunks = [changed[start:start + HELPER_CHUNK] for start in range(0, len(changed), HELPER_CHUNK)]
+        evaluating = [helpers.evaluate(chunk_to_evaluate(chunk, opened, moved, contacts)) for chunk in chunks]
+        return ((chunk, future.result()) for chunk, future in zip(chunks, evaluating, strict=True))
 
     def at_head(self) -> None:
         """Following the log, a page's candidacies fit in one chunk: the helper processes are not needed."""
