@@ -112,6 +112,8 @@ class AuditView(PagedView):
 
 class AuditProjection(PagedProjection[AuditView]):
     name = "audit"
+    # Catching up with the other read models, each full page is written while the next is taken in.
+    write_behind = True
     topics = tuple(
         get_topic(event_class)
         for aggregate_class in AUDITED_AGGREGATES

@@ -71,6 +71,8 @@ class CandidatesView(PagedView):
 
 class CandidatesProjection(PagedProjection[CandidatesView]):
     name = "candidates"
+    # Catching up with the other read models, each full page is written while the next is taken in.
+    write_behind = True
     topics = (get_topic(Candidate.Registered), get_topic(Candidate.Erased))
 
     def process_page(self, events: Sequence[DomainEventProtocol[UUID]], tracking: Tracking) -> None:

@@ -286,6 +286,8 @@ class ContactNetworkView(PagedView):
 class ContactNetworkProjection(PagedProjection[ContactNetworkView]):
     name = "contact_network"
     version = 2  # 2: contact_network_contacts.erased_at
+    # Catching up with the other read models, each full page is written while the next is taken in.
+    write_behind = True
     topics = tuple(
         get_topic(event_class)
         for event_class in (

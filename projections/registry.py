@@ -61,11 +61,19 @@ def create_statements(name: str, app: FollowupApplication, schema: str) -> list[
         view.datastore.close()
 
 
+# A catch-up batch's transaction is idle while the process computes (a contact's relationship items) and
+# while it waits for the helper processes' chunks: on a loaded machine that outlasts the library's
+# default of 5 s, after which PostgreSQL ends the session, the batch fails, and the catch-up takes the
+# same batch in again, to fail the same way. The timeout still ends a session its process left hanging.
+VIEW_IDLE_IN_TRANSACTION_TIMEOUT_S = 300
+
+
 def _view_environment(app: FollowupApplication, schema: str | None) -> dict[str, str]:
     """The library's settings for a read model's view: the application's, in `schema` if given."""
     # Single-row tracking: the row a page locks to apply events exactly once (see PagedView).
     # A worker uses one connection at a time: a small pool keeps PostgreSQL's connection slots free.
-    env = {**dict(app.env), "SINGLE_ROW_TRACKING": "y", "POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "2"}
+    env = {**dict(app.env), "SINGLE_ROW_TRACKING": "y", "POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "2",
+           "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": str(VIEW_IDLE_IN_TRANSACTION_TIMEOUT_S)}
     if schema is not None:
         env["POSTGRES_SCHEMA"] = schema
     return env

@@ -1,6 +1,7 @@
 """The follow-up queue catching up alone: each full batch is written in a thread of its own while the
 next is taken in, and the rules of a batch's chunks run in helper processes. What it writes is what
-a rebuild writes; a write that fails stops the catch-up, and nothing taken in after it is written."""
+a rebuild writes; a write that fails stops the catch-up, and nothing taken in after it is written.
+Catching up together, a read model that writes each page writes behind, one that batches in turn."""
 
 from __future__ import annotations
 
@@ -21,10 +22,11 @@ import pytest
 from infra.eventstore import open_application
 from infra.settings import Settings
 from projections import candidacy_batches, helper_processes
-from projections.follow_up_queue import QueueBatch
-from projections.paging import ProjectionWorker, apply_next_page
+from projections.follow_up_queue import FollowUpQueueProjection, QueueBatch
+from projections.paging import EventList, ProjectionWorker, apply_next_page
 from projections.candidacy_batches import ChunkToEvaluate
 from projections.helper_processes import HELPER_APPLICATION_NAME, HelperProcesses
+from projections.queue_items import evaluate_chunk
 from projections.rebuild import rebuild_projection
 from projections.registry import open_projection
 from tests.integration.test_projection_guarantees import ACTOR, seed, snapshot
@@ -125,6 +127,62 @@ def test_helpers_whose_connections_were_cut_read_on_new_ones(app, settings: Sett
             while apply_next_page(app, [worker], page_size=2):
                 pass
             assert worker.finish_writing()
+        assert worker.position() == ids[-1]
+    finally:
+        worker.close()
+    _assert_a_rebuild_writes_the_same(app, settings)
+
+
+def test_catching_up_together_a_read_model_that_writes_each_page_writes_behind_and_one_that_batches_in_turn(
+    app, settings: Settings,
+):
+    ids = [n.id for n in app.recorder.select_notifications(start=1, limit=1000)]
+    writers: dict[str, list[str]] = {"follow_up_queue": [], "contact_network": []}
+    queue_write, page_write = QueueBatch.write, EventList.write
+
+    def recorded_queue_write(batch: QueueBatch, tracking) -> None:
+        writers["follow_up_queue"].append(threading.current_thread().name)
+        queue_write(batch, tracking)
+
+    def recorded_page_write(batch: EventList, tracking) -> None:
+        writers[batch.projection.name].append(threading.current_thread().name)
+        page_write(batch, tracking)
+
+    workers = [ProjectionWorker(app, open_projection(name, app), page_size=2, batch_events=4)
+               for name in ("follow_up_queue", "contact_network")]
+    try:
+        with patch.object(QueueBatch, "write", recorded_queue_write), patch.object(EventList, "write", recorded_page_write):
+            while apply_next_page(app, workers, page_size=2):
+                pass
+        assert [worker.position() for worker in workers] == [ids[-1], ids[-1]]
+    finally:
+        for worker in workers:
+            worker.close()
+    main = threading.main_thread().name
+    # The queue's full batches and the last one, all in turn; the network's full pages behind, the last in turn.
+    assert len(writers["follow_up_queue"]) >= 2 and set(writers["follow_up_queue"]) == {main}
+    assert len(writers["contact_network"]) >= 3 and writers["contact_network"][-1] == main
+    assert all(name.startswith("write-contact_network") for name in writers["contact_network"][:-1])
+    written = snapshot(settings)
+    for name in ("follow_up_queue", "contact_network"):
+        rebuild_projection(name, app)
+    assert snapshot(settings) == written
+
+
+def test_a_batch_idle_in_its_transaction_longer_than_the_librarys_default_timeout_is_written(app, settings: Settings):
+    """The library ends a session idle in a transaction for 5 s; a batch's transaction waits that long
+    on a loaded machine, for the rules of its chunks (here, run in the storing process, slowed down)."""
+    ids = [n.id for n in app.recorder.select_notifications(start=1, limit=1000)]
+
+    def slow_evaluate(conn, schema, chunk, policy):
+        evaluated = evaluate_chunk(conn, schema, chunk, policy)
+        time.sleep(6)
+        return evaluated
+
+    worker = ProjectionWorker(app, open_projection("follow_up_queue", app))
+    try:
+        with patch.object(FollowUpQueueProjection, "evaluate_in_helpers", staticmethod(slow_evaluate)):
+            worker.catch_up()
         assert worker.position() == ids[-1]
     finally:
         worker.close()
