@@ -62,8 +62,10 @@ def test_a_full_batch_is_written_behind_while_the_next_is_taken_in(app, settings
 
     worker = ProjectionWorker(app, open_projection("follow_up_queue", app), page_size=2, batch_events=4)
     try:
-        # One candidacy a chunk: every batch of several candidacies has its rules run in the helper processes.
+        # One candidacy a chunk: every batch of several candidacies has its rules run in the helper processes,
+        # one chunk out at a time (the next sent as one comes back).
         with patch.object(candidacy_batches, "WRITE_CHUNK", 1), patch.object(helper_processes, "HELPER_CHUNK", 1), \
+                patch.object(helper_processes, "CHUNKS_AHEAD", 1), \
                 patch.object(QueueBatch, "write", held_write), patch.object(HelperProcesses, "evaluate", counted_evaluate):
             apply_next_page(app, [worker], page_size=2)
             apply_next_page(app, [worker], page_size=2)  # the batch is full: its write starts, and waits
@@ -78,7 +80,8 @@ def test_a_full_batch_is_written_behind_while_the_next_is_taken_in(app, settings
             while apply_next_page(app, [worker], page_size=2):
                 pass
         assert worker.position() == ids[-1]
-        assert evaluated and max(evaluated) == 1
+        # Every candidacy of every batch was evaluated, each in a chunk of its own.
+        assert len(evaluated) >= 4 and set(evaluated) == {1}
     finally:
         worker.close()
     # What was written batch by batch, behind and in the helpers, is what a rebuild writes in one go.
