@@ -49,6 +49,7 @@ from domain.values import (
 from projections.candidacy_batches import (
     AFTER_EVERYTHING,
     CANDIDACY_FOLDS,
+    CandidacyRowsView,
     ChunkToEvaluate,
     FactsInProgress,
     moved_on_json,
@@ -57,7 +58,7 @@ from projections.candidacy_batches import (
 )
 from projections.facts_codec import facts_from_json
 from projections.helper_processes import HelpedProjection
-from projections.paging import PagedProjection, PagedView
+from projections.paging import PagedProjection
 
 # Check-in timings stored once known; `missing` (window closed, nothing sent) and
 # `pending` (window still ahead) depend on the clock and are resolved by the views.
@@ -170,8 +171,11 @@ def _outcomes_view(name: str, group_by: str) -> str:
         GROUP BY {group_by}, outcome, thank_you_within_24h"""
 
 
-class AnalyticsView(PagedView):
+class AnalyticsView(CandidacyRowsView):
     """The analytics tables and views, written with the tracking record in one transaction."""
+
+    # A changed candidacy's rows, stored again whole (see insert_evaluated).
+    candidacy_tables = ("analytics_candidacies", "analytics_interviews")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -237,13 +241,6 @@ class AnalyticsView(PagedView):
 
     def sql(self, statement: str) -> Composed:
         return SQL(statement).format(schema=Identifier(self.datastore.schema))
-
-    def delete_candidacies(self, curs: Cursor[DictRow], candidacy_ids: Sequence[UUID]) -> None:
-        """Delete the candidacies' rows and their interviews' (to store them again: see insert_evaluated)."""
-        if candidacy_ids:
-            for table in ("analytics_candidacies", "analytics_interviews"):
-                curs.execute(SQL("DELETE FROM {}.{} WHERE candidacy_id = ANY(%b)").format(
-                    Identifier(self.datastore.schema), Identifier(table)), (list(candidacy_ids),))
 
     def insert_evaluated(self, curs: Cursor[DictRow], evaluated: EvaluatedAnalytics) -> None:
         """Insert the rows of an evaluated chunk: its COPY data as it came."""

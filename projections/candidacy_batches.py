@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 from uuid import UUID
 
 import orjson
 import psycopg
-from psycopg.rows import tuple_row
+from psycopg import Cursor
+from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Identifier
 from psycopg.types.json import set_json_loads
 
@@ -24,6 +25,7 @@ from domain.values import (
     SentNote,
     StatedDeadline,
 )
+from projections.paging import PagedView
 
 # The projection keeps every fact it knows of, so it evaluates the rules after all of them.
 AFTER_EVERYTHING = datetime(2100, 1, 1, tzinfo=UTC)
@@ -142,3 +144,17 @@ def read_stored_candidacies(
             (list(ids),),
         )
         return {row[0]: row[1:] for row in curs.fetchall()}
+
+
+class CandidacyRowsView(PagedView):
+    """The view of a read model that stores rows of each candidacy in candidacy_tables (each table with a
+    candidacy_id), all of them written again when a batch changes the candidacy."""
+
+    candidacy_tables: ClassVar[tuple[str, ...]]
+
+    def delete_candidacies(self, curs: Cursor[DictRow], candidacy_ids: Sequence[UUID]) -> None:
+        """Delete the candidacies' rows from every one of candidacy_tables (to store them again)."""
+        if candidacy_ids:
+            for table in self.candidacy_tables:
+                curs.execute(SQL("DELETE FROM {}.{} WHERE candidacy_id = ANY(%b)").format(
+                    Identifier(self.datastore.schema), Identifier(table)), (list(candidacy_ids),))

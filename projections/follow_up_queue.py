@@ -47,12 +47,13 @@ from domain.values import (
 from projections.candidacy_batches import (
     AFTER_EVERYTHING,
     CANDIDACY_FOLDS,
+    CandidacyRowsView,
     FactsInProgress,
     opened_facts,
 )
 from projections.facts_codec import outcome_from_json
 from projections.helper_processes import HelpedProjection
-from projections.paging import PagedProjection, PagedView
+from projections.paging import PagedProjection
 from projections.queue_items import (
     CANDIDACY_COLUMNS,
     ITEM_COLUMN_TYPES,
@@ -81,8 +82,11 @@ ITEM_SOURCES = (
 )
 
 
-class FollowUpQueueView(PagedView):
+class FollowUpQueueView(CandidacyRowsView):
     """The queue's tables, written with the tracking record in one transaction."""
+
+    # A changed candidacy's rows, stored again whole (see insert_evaluated).
+    candidacy_tables = ("follow_up_candidacies", "follow_up_candidacy_items", "follow_up_stay_in_touch")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -305,16 +309,6 @@ class FollowUpQueueView(PagedView):
                      "SELECT * FROM unnest(%b::uuid[], %b::uuid[]) ON CONFLICT DO NOTHING"),
             ([contact_id for contact_id, _ in pairs], [candidacy_id for _, candidacy_id in pairs]),
         )
-
-    def delete_candidacies(self, curs: Cursor[DictRow], candidacy_ids: Sequence[UUID]) -> None:
-        """Delete the candidacies' rows and items (to store them again: see insert_evaluated)."""
-        if candidacy_ids:
-            for table in ("follow_up_candidacies", "follow_up_candidacy_items", "follow_up_stay_in_touch"):
-                curs.execute(
-                    SQL("DELETE FROM {}.{} WHERE candidacy_id = ANY(%b)").format(
-                        Identifier(self.datastore.schema), Identifier(table)),
-                    (list(candidacy_ids),),
-                )
 
     def delete_relationship_items(self, curs: Cursor[DictRow], keys: Sequence[tuple[UUID, UUID, str]]) -> None:
         """Delete the items of these (candidacy, contact, kind)."""
